@@ -1,0 +1,13 @@
+"""Errors that stop reading a source; their messages are Chinese and name the file."""
+
+from __future__ import annotations
+
+
+class SourceError(Exception):
+    """A source could not be read at all (junk, unknown layout, corrupt file)."""
+
+    def __init__(self, file: str, message: str, *, line: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        where = f"{file}" + (f" 第 {line} 行" if line is not None else "")
+        super().__init__(f"{where}：{message}")

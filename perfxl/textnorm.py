@@ -1,0 +1,51 @@
+"""Text normalisation shared by readers and rules: stray spaces, full-width forms, widths."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CJK = (
+    r"\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
+    r"\uf900-\ufaff\uff00-\uffef\u2018-\u201f\u2026\u2030-\u2035\u2160-\u217f\u2460-\u24ff"
+    r"\u2190-\u21ff\u2200-\u22ff\u2500-\u257f\u25a0-\u25ff\u3200-\u32ff"
+)
+_CJK_RE = re.compile(f"[{_CJK}]")
+# A run of blanks with a CJK character (or CJK punctuation) on at least one side is a layout
+# artefact (PDF chunking, Word line wrap), never meaningful in Chinese text.
+_STRAY_SPACE = re.compile(f"(?<=[{_CJK}])[ \\t\\u00a0\\u3000]+|[ \\t\\u00a0\\u3000]+(?=[{_CJK}])")
+_MULTI_SPACE = re.compile(r"[ \t\u00a0\u3000]+")
+_HALFWIDTH = str.maketrans(
+    {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
+)
+
+
+def is_cjk(ch: str) -> bool:
+    """Return True when ``ch`` is a CJK ideograph or full-width/CJK punctuation."""
+    return bool(_CJK_RE.match(ch))
+
+
+def squash(text: str) -> str:
+    """Return ``text`` with layout spaces inside Chinese words removed and other runs folded."""
+    text = _STRAY_SPACE.sub("", text.strip())
+    return _MULTI_SPACE.sub(" ", text)
+
+
+def squash_lines(text: str) -> str:
+    """Return multi-line ``text`` with each line squashed and blank lines dropped."""
+    return "\n".join(s for s in (squash(line) for line in text.splitlines()) if s)
+
+
+def halfwidth(text: str) -> str:
+    """Return ``text`` with full-width ASCII forms (０-９, ％, （）…) mapped to ASCII."""
+    return text.translate(_HALFWIDTH)
+
+
+def label_key(text: str) -> str:
+    """Return the comparison key of a form label: no spaces, half-width, NFKC."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def display_width(text: str) -> int:
+    """Return the printed width of ``text``: 2 for wide (CJK) characters, 1 for the rest."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WFA" or is_cjk(c) else 1 for c in text)
