@@ -7,7 +7,7 @@ finding can point at the exact sheet and cell, or line, that a person has to fix
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
@@ -40,6 +40,10 @@ class Location(BaseModel):
         return " ".join(parts)
 
 
+def _empty_plan() -> list[Decimal | None]:
+    return [None, None, None, None]
+
+
 class Indicator(BaseModel):
     """One row of the indicator table (一级/二级/三级指标, 描述, 指标值, 依据)."""
 
@@ -68,7 +72,7 @@ class Project(BaseModel):
     fiscal_funds: Money | None = None
     other_funds: Money | None = None
     use_of_funds: str = ""
-    spending_plan: list[Percent | None] = Field(default_factory=lambda: [None, None, None, None])
+    spending_plan: list[Percent | None] = Field(default_factory=lambda: _empty_plan())
     goal: str = ""
     indicators: list[Indicator] = Field(default_factory=list)
     sheet: str | None = None
@@ -110,7 +114,7 @@ class Department(BaseModel):
     sources: dict[str, Location] = Field(default_factory=dict)
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a finding is; the values are the JSON spellings."""
 
     ERROR = "error"

@@ -1,0 +1,31 @@
+"""Readers turn a source file into the model; ``read_source`` picks one by the file's content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from perfxl.errors import SourceError
+from perfxl.model import ReadResult
+from perfxl.readers.published import read_published
+
+_ZIP = b"PK\x03\x04"
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def read_source(path: Path) -> ReadResult:
+    """Return the parsed department of any source perfxl reads, or raise SourceError."""
+    name = str(path)
+    if path.is_dir():
+        raise SourceError(name, "这是一个文件夹，请指定一个文件")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8)
+    except FileNotFoundError:
+        raise SourceError(name, "文件不存在") from None
+    except OSError as exc:
+        raise SourceError(name, f"无法读取文件：{exc.strerror or exc}") from None
+    if head.startswith(_ZIP):
+        raise SourceError(name, "这是 Excel 工作簿或其他压缩文件；当前版本只能读取公开的绩效文本（.txt）")
+    if head.startswith(_OLE):
+        raise SourceError(name, "这是旧版 Office 文件或加密文件（.xls/.doc），无法读取；请另存为 .xlsx 或文本")
+    return read_published(path)

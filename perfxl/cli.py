@@ -1,0 +1,202 @@
+"""The ``perfxl`` command line: the same core as the Excel buttons, run on files."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from perfxl import __version__
+from perfxl.config import Config, load_config
+from perfxl.errors import SourceError
+from perfxl.model import Finding, PublicDepartment, ReadResult, public_department
+from perfxl.readers import read_source
+from perfxl.report import findings_document, print_department, print_findings, summary_line
+from perfxl.rules import RULES, validate
+
+app = typer.Typer(
+    name="perfxl",
+    help="预算绩效目标工具：读取、校验、汇总、合并绩效目标。",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
+
+
+class Format(StrEnum):
+    """Output formats of inspect and validate."""
+
+    table = "table"
+    json = "json"
+
+
+SourceArg = Annotated[Path, typer.Argument(help="绩效文本（.txt）", show_default=False)]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="输出格式：table 或 json")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="把 JSON 写入此文件（UTF-8）")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="校验配置文件（TOML 或 JSON）")]
+
+
+def _fail(exc: SourceError) -> typer.Exit:
+    err_console.print(f"[bold red]无法读取[/] {exc}")
+    return typer.Exit(EXIT_UNREADABLE)
+
+
+def _read(path: Path) -> ReadResult:
+    try:
+        return read_source(path)
+    except SourceError as exc:
+        raise _fail(exc) from None
+
+
+def _config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except SourceError as exc:
+        raise _fail(exc) from None
+
+
+def write_json(document: Any, path: Path) -> None:
+    """Write ``document`` as UTF-8 JSON next to ``path`` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(document, fh, ensure_ascii=False, indent=2)
+            fh.write("\n")
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _emit_json(document: Any, output: Path | None) -> None:
+    if output is not None:
+        write_json(document, output)
+        err_console.print(f"已写入 {output}")
+    else:
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.command()
+def inspect(source: SourceArg, fmt: FormatOpt = Format.table, output: OutputOpt = None) -> None:
+    """显示从来源中读到的单位、项目、金额、支出计划和指标。"""
+    result = _read(source)
+    if fmt is Format.json:
+        _emit_json(public_department(result.department).model_dump(mode="json"), output)
+    else:
+        print_department(console, result.department)
+
+
+@app.command("validate")
+def validate_cmd(
+    source: SourceArg, fmt: FormatOpt = Format.table, config: ConfigOpt = None, output: OutputOpt = None
+) -> None:
+    """逐条校验绩效目标；有错误时退出码为 1，无法读取时为 2。"""
+    cfg = _config(config)
+    result = _read(source)
+    findings = validate(result, cfg)
+    if fmt is Format.json:
+        _emit_json(findings_document(findings), output)
+    else:
+        print_findings(console, findings, title=f"校验结果：{source.name}")
+    raise typer.Exit(exit_code(findings))
+
+
+def exit_code(findings: list[Finding]) -> int:
+    """Return 1 when any finding is an error, else 0."""
+    return EXIT_FINDINGS if any(f.severity.value == "error" for f in findings) else EXIT_OK
+
+
+@app.command("rules")
+def rules_cmd() -> None:
+    """列出全部校验规则及其默认级别。"""
+    from rich.table import Table
+
+    table = Table(title="校验规则")
+    for column in ("规则", "级别", "名称"):
+        table.add_column(column)
+    for code in sorted(RULES):
+        r = RULES[code]
+        table.add_row(code, r.severity.label, r.title)
+    console.print(table)
+
+
+def inspect_schema() -> dict[str, Any]:
+    """Return the JSON Schema of the ``inspect --format json`` document."""
+    schema = PublicDepartment.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "perfxl inspect"
+    return schema
+
+
+@app.command()
+def schema() -> None:
+    """输出 inspect JSON 的 JSON Schema（公开接口）。"""
+    sys.stdout.write(json.dumps(inspect_schema(), ensure_ascii=False, indent=2) + "\n")
+
+
+def _examples_dir() -> Path:
+    for candidate in (Path.cwd() / "examples", Path(__file__).resolve().parent.parent / "examples"):
+        if any(candidate.glob("*.txt")):
+            return candidate
+    raise SourceError("examples", "找不到示例文件夹 examples/（请在 perfxl 仓库目录中运行）")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="结果输出文件夹")] = Path("perfxl-demo"),
+) -> None:
+    """用仓库自带的两份真实绩效文本演示：读取、校验，并说明结果在哪里。"""
+    try:
+        examples = sorted(_examples_dir().glob("*.txt"))
+    except SourceError as exc:
+        raise _fail(exc) from None
+    written: list[Path] = []
+    for path in examples:
+        result = _read(path)
+        findings = validate(result)
+        console.rule(f"[bold]{path.name}")
+        print_department(console, result.department)
+        errors = [f for f in findings if f.severity.value == "error"]
+        print_findings(console, errors, title=f"错误（共 {summary_line(findings)}）")
+        inspect_path = out / f"{path.stem}.inspect.json"
+        validate_path = out / f"{path.stem}.validate.json"
+        write_json(public_department(result.department).model_dump(mode="json"), inspect_path)
+        write_json(findings_document(findings), validate_path)
+        written += [inspect_path, validate_path]
+    console.rule("[bold]结果")
+    for path in written:
+        console.print(f"  {path}")
+    console.print(f"全部结果在文件夹 [bold]{out.resolve()}[/] 中。")
+
+
+def version_callback(value: bool) -> None:
+    """Print the version and exit when --version is given."""
+    if value:
+        console.print(f"perfxl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="显示版本")
+    ] = False,
+) -> None:
+    """预算绩效目标工具。"""
+
+
+def main() -> None:
+    """Run the command line."""
+    app()

@@ -1,0 +1,99 @@
+"""Presenters: findings and departments as JSON documents and as console tables."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from perfxl.model import PLAN_CHECKPOINTS, Department, Finding, Severity
+
+_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def counts(findings: list[Finding]) -> dict[str, Any]:
+    """Return the number of findings per severity and per rule code."""
+    by_severity = Counter(f.severity.value for f in findings)
+    return {
+        "error": by_severity.get("error", 0),
+        "warning": by_severity.get("warning", 0),
+        "info": by_severity.get("info", 0),
+        "total": len(findings),
+        "by_code": dict(sorted(Counter(f.code for f in findings).items())),
+    }
+
+
+def findings_document(findings: list[Finding]) -> dict[str, Any]:
+    """Return the JSON document of ``perfxl validate --format json``."""
+    return {"findings": [f.public() for f in findings], "counts": counts(findings)}
+
+
+def where(f: Finding) -> str:
+    """Return the sheet!cell or line a finding points at, for display."""
+    if f.cell:
+        return f"{f.sheet}!{f.cell}" if f.sheet else f.cell
+    if f.line is not None:
+        return f"第 {f.line} 行"
+    return ""
+
+
+def summary_line(findings: list[Finding]) -> str:
+    """Return a one-line Chinese summary such as ``3 个错误，5 个警告，2 个提示``."""
+    c = counts(findings)
+    return f"{c['error']} 个错误，{c['warning']} 个警告，{c['info']} 个提示"
+
+
+def print_findings(console: Console, findings: list[Finding], title: str) -> None:
+    """Print the findings as a table, most severe first within each project."""
+    table = Table(title=title, show_lines=False, expand=True)
+    table.add_column("级别", no_wrap=True)
+    table.add_column("规则", no_wrap=True)
+    table.add_column("项目", max_width=24)
+    table.add_column("位置", no_wrap=True)
+    table.add_column("说明", ratio=1)
+    for f in findings:
+        table.add_row(
+            f"[{_STYLE[f.severity]}]{f.severity.label}[/]",
+            f.code,
+            f.project_name or f.project_code,
+            where(f),
+            f.message,
+        )
+    console.print(table)
+    console.print(summary_line(findings))
+
+
+def _money(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:,.2f}"
+
+
+def _plan(values: list[Decimal | None]) -> str:
+    return " / ".join("—" if v is None else f"{v.normalize():f}%" for v in values)
+
+
+def print_department(console: Console, dept: Department) -> None:
+    """Print the department header and one row per project with its money and plan."""
+    console.print(
+        f"[bold]{dept.unit_name or '（未知单位）'}[/]  单位编码 {dept.unit_code or '—'}  "
+        f"预算年度 {dept.year or '—'}  来源 {dept.source_file}"
+    )
+    table = Table(expand=True)
+    for name, justify in (
+        ("序号", "right"), ("项目编码", "left"), ("项目名称", "left"), ("预算数", "right"),
+        ("财政资金", "right"), ("其他资金", "right"), ("支出计划 " + "/".join(PLAN_CHECKPOINTS), "left"),
+        ("指标数", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    total = Decimal(0)
+    for n, p in enumerate(dept.projects, 1):
+        total += p.budget or 0
+        table.add_row(
+            str(n), p.code, p.name, _money(p.budget), _money(p.fiscal_funds), _money(p.other_funds),
+            _plan(p.spending_plan), str(len(p.indicators)),
+        )
+    table.add_row("", "", "[bold]合计[/]", f"[bold]{_money(total)}[/]", "", "", "",
+                  str(sum(len(p.indicators) for p in dept.projects)))
+    console.print(table)

@@ -1,0 +1,166 @@
+"""The rule registry: rules are plain functions registered with a code, severity and message.
+
+A rule looks at one project (``scope="project"``) or the whole department
+(``scope="department"``) and yields ``Hit``s: the values it saw and where. The runner turns
+hits into ``Finding``s, filling in the Chinese message from the rule's template, the unit and
+project, and the sheet/cell or line of the field. Rules never raise on bad data; a rule that
+crashes is reported as a finding of its own, so one bug never hides every other problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from perfxl.config import Config
+from perfxl.model import Department, Finding, Indicator, Location, Project, Severity
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a rule saw: the field (and indicator row) at fault and the values for the message."""
+
+    field: str
+    params: dict[str, Any]
+    indicator: Indicator | None = None
+    project: Project | None = None
+    value: str = ""
+    severity: Severity | None = None
+    template: str | None = None
+
+
+def hit(
+    field: str,
+    *,
+    indicator: Indicator | None = None,
+    project: Project | None = None,
+    value: object = "",
+    severity: Severity | None = None,
+    template: str | None = None,
+    **params: Any,
+) -> Hit:
+    """Return a Hit; ``params`` fill the message template, ``template`` picks a variant."""
+    return Hit(
+        field=field,
+        params=params,
+        indicator=indicator,
+        project=project,
+        value="" if value is None else str(value),
+        severity=severity,
+        template=template,
+    )
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every rule may consult besides its subject."""
+
+    config: Config
+    department: Department
+
+
+ProjectCheck = Callable[[Project, Context], Iterable[Hit]]
+DepartmentCheck = Callable[[Department, Context], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A registered rule: stable code, default severity, Chinese title and message template."""
+
+    code: str
+    severity: Severity
+    title: str
+    message: str
+    scope: Literal["project", "department"]
+    check: Callable[..., Iterable[Hit]]
+    variants: dict[str, str] = field(default_factory=dict)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(
+    code: str,
+    severity: Severity,
+    title: str,
+    message: str,
+    *,
+    scope: Literal["project", "department"] = "project",
+    variants: dict[str, str] | None = None,
+) -> Callable[[Callable[..., Iterable[Hit]]], Callable[..., Iterable[Hit]]]:
+    """Return a decorator that registers a check function under ``code``."""
+
+    def register(func: Callable[..., Iterable[Hit]]) -> Callable[..., Iterable[Hit]]:
+        if code in RULES:
+            raise ValueError(f"rule {code} registered twice")
+        RULES[code] = Rule(code, severity, title, message, scope, func, dict(variants or {}))
+        return func
+
+    return register
+
+
+def _location(h: Hit, project: Project | None, dept: Department) -> Location | None:
+    if h.indicator is not None:
+        loc = h.indicator.where(h.field)
+        if loc is not None:
+            return loc
+    if project is not None:
+        return project.where(h.field)
+    return dept.sources.get(h.field) or next(iter(dept.sources.values()), None)
+
+
+def _finding(r: Rule, h: Hit, project: Project | None, ctx: Context) -> Finding:
+    dept = ctx.department
+    template = r.variants.get(h.template, r.message) if h.template else r.message
+    try:
+        message = template.format(**h.params)
+    except (KeyError, IndexError, ValueError):
+        message = f"{template}（参数：{h.params}）"
+    severity = ctx.config.severity_overrides.get(r.code) or h.severity or r.severity
+    loc = _location(h, project, dept)
+    return Finding(
+        code=r.code,
+        severity=severity,
+        message=message,
+        unit_code=(project.unit_code if project else "") or dept.unit_code,
+        project_code=project.code if project else "",
+        project_name=project.name if project else "",
+        field=h.field,
+        value=h.value,
+        file=(loc.file if loc else "") or dept.source_file,
+        sheet=loc.sheet if loc else None,
+        cell=loc.cell if loc else None,
+        line=loc.line if loc else None,
+    )
+
+
+def _crash(r: Rule, exc: Exception, project: Project | None, ctx: Context) -> Finding:
+    return Finding(
+        code=r.code,
+        severity=Severity.WARNING,
+        message=f"规则 {r.code} 未能完成检查（程序错误：{type(exc).__name__}: {exc}），请人工核对",
+        unit_code=ctx.department.unit_code,
+        project_code=project.code if project else "",
+        project_name=project.name if project else "",
+        file=ctx.department.source_file,
+    )
+
+
+def run_rules(dept: Department, config: Config) -> list[Finding]:
+    """Return every finding of every enabled rule on ``dept``, in project and rule order."""
+    ctx = Context(config=config, department=dept)
+    enabled = [r for r in RULES.values() if r.code not in config.disabled_rules]
+    findings: list[Finding] = []
+    for project in dept.projects:
+        for r in (r for r in enabled if r.scope == "project"):
+            try:
+                findings.extend(_finding(r, h, project, ctx) for h in r.check(project, ctx))
+            except Exception as exc:  # noqa: BLE001 - a rule bug must not hide other findings
+                findings.append(_crash(r, exc, project, ctx))
+    for r in (r for r in enabled if r.scope == "department"):
+        try:
+            findings.extend(_finding(r, h, h.project, ctx) for h in r.check(dept, ctx))
+        except Exception as exc:  # noqa: BLE001 - a rule bug must not hide other findings
+            findings.append(_crash(r, exc, None, ctx))
+    return findings
