@@ -6,20 +6,25 @@ import json
 import os
 import sys
 import tempfile
+import zipfile
+from collections.abc import Callable
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from perfxl import __version__
 from perfxl.config import Config, load_config
 from perfxl.errors import SourceError
 from perfxl.model import Finding, PublicDepartment, ReadResult, public_department
 from perfxl.readers import read_source
-from perfxl.report import findings_document, print_department, print_findings, summary_line
+from perfxl.report import findings_document, print_department, print_findings, rules_markdown, summary_line
 from perfxl.rules import RULES, validate
+from perfxl.writers.package import clear_findings, write_findings, write_rollup
 
 app = typer.Typer(
     name="perfxl",
@@ -45,6 +50,15 @@ SourceArg = Annotated[Path, typer.Argument(help="绩效文本（.txt）", show_d
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="输出格式：table 或 json")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="把 JSON 写入此文件（UTF-8）")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="校验配置文件（TOML 或 JSON）")]
+BookArg = Annotated[Path, typer.Argument(help="部门工作簿（.xlsx/.xlsm）", show_default=False)]
+CopyOpt = Annotated[Path | None, typer.Option("--output", "-o", help="写入这个副本，原工作簿保持不变")]
+WriteOpt = Annotated[
+    bool, typer.Option("--write", "-w", help="把结果写入工作簿：「校验结果」表、问题单元格的底色和批注")
+]
+ValidateOutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="把 JSON 写入此文件（UTF-8）；与 --write 同用时为写入结果的工作簿副本"),
+]
 
 
 def _fail(exc: SourceError) -> typer.Exit:
@@ -100,17 +114,60 @@ def inspect(source: SourceArg, fmt: FormatOpt = Format.table, output: OutputOpt 
 
 @app.command("validate")
 def validate_cmd(
-    source: SourceArg, fmt: FormatOpt = Format.table, config: ConfigOpt = None, output: OutputOpt = None
+    source: SourceArg,
+    fmt: FormatOpt = Format.table,
+    config: ConfigOpt = None,
+    output: ValidateOutputOpt = None,
+    write: WriteOpt = False,
 ) -> None:
-    """逐条校验绩效目标；有错误时退出码为 1，无法读取时为 2。"""
+    """逐条校验绩效目标；有错误时退出码为 1，无法读取或写入时为 2。"""
     cfg = _config(config)
     result = _read(source)
+    if write and not zipfile.is_zipfile(source):
+        err_console.print(f"[bold red]无法写入[/] {source}：--write 只能用于 Excel 工作簿（.xlsx/.xlsm）")
+        raise typer.Exit(EXIT_UNREADABLE)
     findings = validate(result, cfg)
     if fmt is Format.json:
-        _emit_json(findings_document(findings), output)
+        _emit_json(findings_document(findings), None if write else output)
     else:
         print_findings(console, findings, title=f"校验结果：{source.name}")
+    if write:
+        written = _edit(lambda: write_findings(source, findings, output=output))
+        # Keep stdout pure JSON when JSON was asked for.
+        (err_console if fmt is Format.json else console).print(f"已把 {len(findings)} 条校验结果写入 {written}")
     raise typer.Exit(exit_code(findings))
+
+
+def _edit(action: Callable[[], Path]) -> Path:
+    """Return the workbook ``action`` wrote; turn read and write failures into exit code 2."""
+    try:
+        return action()
+    except SourceError as exc:
+        raise _fail(exc) from None
+    except OSError as exc:
+        hint = "（工作簿是否正在 Excel 或 WPS 中打开？）" if isinstance(exc, PermissionError) else ""
+        err_console.print(f"[bold red]无法写入[/] {exc.filename or ''}：{exc.strerror or exc}{hint}")
+        raise typer.Exit(EXIT_UNREADABLE) from None
+
+
+@app.command("clear")
+def clear_cmd(book: BookArg, output: CopyOpt = None) -> None:
+    """清除「校验结果」表，以及 perfxl 写入的单元格底色和批注。"""
+    written = _edit(lambda: clear_findings(book, output=output))
+    console.print(f"已清除校验标记：{written}")
+
+
+@app.command("rollup")
+def rollup_cmd(book: BookArg, config: ConfigOpt = None, output: CopyOpt = None) -> None:
+    """把各项目表汇总到「部门汇总」表（公式链接，随项目表实时更新），并显示部门预算总额。"""
+    cfg = _config(config)
+    result = _read(book)
+    findings = validate(result, cfg)
+    written = _edit(lambda: write_rollup(book, result, findings, output=output))
+    projects = result.department.projects
+    total = sum((p.budget for p in projects if p.budget is not None), Decimal(0))
+    console.print(f"已写入 {written} 的「部门汇总」：{len(projects)} 个项目")
+    console.print(f"部门预算总额 [bold]{total:,.2f}[/] 万元（{summary_line(findings)}）")
 
 
 def exit_code(findings: list[Finding]) -> int:
@@ -119,10 +176,13 @@ def exit_code(findings: list[Finding]) -> int:
 
 
 @app.command("rules")
-def rules_cmd() -> None:
+def rules_cmd(
+    markdown: Annotated[bool, typer.Option("--markdown", help="输出 Markdown（docs/rules.md）")] = False,
+) -> None:
     """列出全部校验规则及其默认级别。"""
-    from rich.table import Table
-
+    if markdown:
+        sys.stdout.write(rules_markdown(RULES))
+        return
     table = Table(title="校验规则")
     for column in ("规则", "级别", "名称"):
         table.add_column(column)
@@ -179,6 +239,54 @@ def demo(
     for path in written:
         console.print(f"  {path}")
     console.print(f"全部结果在文件夹 [bold]{out.resolve()}[/] 中。")
+
+
+@app.command("import")
+def import_cmd(
+    sources: Annotated[list[Path], typer.Argument(help="绩效文本（.txt）或工作簿，可以多个", show_default=False)],
+    out: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="一个 .xlsx 文件，或一个文件夹（每个来源一个 .xlsx）", show_default=False),
+    ],
+) -> None:
+    """把公开的绩效文本转换为部门工作簿：部门页 + 每个项目一张绩效目标表。"""
+    from perfxl.writers.workbook import write_department_workbook
+
+    suffix = out.suffix.lower()
+    if suffix == ".xlsm":
+        err_console.print("[bold red]暂不支持[/] 直接输出带宏的 .xlsm 工作簿，请输出为 .xlsx")
+        raise typer.Exit(EXIT_UNREADABLE)
+    to_file = suffix == ".xlsx" and not out.is_dir()
+    if to_file and len(sources) > 1:
+        err_console.print("[bold red]输出有误[/] 有多个来源时，-o 应为文件夹（每个来源写一个 .xlsx）")
+        raise typer.Exit(EXIT_UNREADABLE)
+    if not to_file and (out.is_file() or (suffix and not out.is_dir())):
+        err_console.print(f"[bold red]输出有误[/] {out} 应为 .xlsx 文件或文件夹")
+        raise typer.Exit(EXIT_UNREADABLE)
+    failed = False
+    written: set[Path] = set()
+    for source in sources:
+        target = out if to_file else out / f"{source.stem}.xlsx"
+        if target.resolve() in written or target.resolve() == source.resolve():
+            reason = "与前面的来源同名" if target.resolve() in written else "会覆盖来源文件本身"
+            err_console.print(f"[bold red]未写出[/] {source}：输出 {target} {reason}")
+            failed = True
+            continue
+        try:
+            result = read_source(source)
+        except SourceError as exc:
+            err_console.print(f"[bold red]无法读取[/] {exc}")
+            failed = True
+            continue
+        try:
+            write_department_workbook(result.department, target)
+        except OSError as exc:
+            err_console.print(f"[bold red]无法写入[/] {target}：{exc.strerror or exc}")
+            failed = True
+            continue
+        written.add(target.resolve())
+        console.print(f"{source} → [bold]{target}[/]（{len(result.department.projects)} 个项目）")
+    raise typer.Exit(EXIT_UNREADABLE if failed else EXIT_OK)
 
 
 def version_callback(value: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from perfxl.model import PLAN_CHECKPOINTS, Department, Finding, Severity
+from perfxl.rules.registry import Rule
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -97,3 +99,28 @@ def print_department(console: Console, dept: Department) -> None:
     table.add_row("", "", "[bold]合计[/]", f"[bold]{_money(total)}[/]", "", "", "",
                   str(sum(len(p.indicators) for p in dept.projects)))
     console.print(table)
+
+
+def rules_markdown(rules: dict[str, Rule]) -> str:
+    """Return the rule catalogue as a Markdown page (docs/rules.md), one row per registered rule."""
+    lines = [
+        "# 校验规则目录 / Rule catalogue",
+        "",
+        "由 `perfxl rules --markdown` 生成，勿手工编辑。Generated from the registry; do not edit by hand.",
+        "级别为默认值，可在配置文件 `[severity_overrides]` 中修改。",
+        "",
+        "| 规则 | 级别 | 名称 | 说明模板 | 检查方式 (from the rule's docstring) |",
+        "|---|---|---|---|---|",
+    ]
+    for code in sorted(rules, key=_rule_sort_key):
+        r = rules[code]
+        doc = " ".join((inspect.getdoc(r.check) or "").split("\n\n")[0].split())
+        cells = [code, r.severity.label, r.title, r.message, doc]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _rule_sort_key(code: str) -> tuple[str, int, str]:
+    family, _, rest = code.removeprefix("PT-").partition("-")
+    digits = "".join(ch for ch in rest if ch.isdigit())
+    return family, int(digits or 0), rest

@@ -315,11 +315,27 @@ def _to_wan(number: Decimal, unit: str) -> Decimal:
 
 @dataclass(frozen=True)
 class MoneyMention:
-    """A money amount quoted in prose, normalised to 万元, with the text it came from."""
+    """A money amount quoted in prose, normalised to 万元, with the text it came from.
+
+    ``start`` is the offset in the normalised text (half-width, layout spaces removed);
+    ``lead`` is what precedes the amount in its clause (at most 12 characters, e.g. 其中:财政资金),
+    so a rule can tell a labelled amount from a bare one.
+    """
 
     amount: Decimal
     text: str
     start: int
+    lead: str = ""
+
+
+# A clause ends at sentence or list punctuation; a colon stays, it belongs to labels (其中:财政资金).
+_CLAUSE_END = re.compile(r".*[,，。;；、!！?？\n()（）]", re.S)
+
+
+def _lead(clean: str, start: int) -> str:
+    before = clean[max(0, start - 12) : start]
+    cut = _CLAUSE_END.match(before)
+    return before[cut.end() :].strip() if cut else before.strip()
 
 
 def find_money(text: str) -> list[MoneyMention]:
@@ -330,9 +346,16 @@ def find_money(text: str) -> list[MoneyMention]:
             amount=_to_wan(Decimal(m["num"].replace(",", "")), m["unit"]),
             text=m.group(0),
             start=m.start(),
+            lead=_lead(clean, m.start()),
         )
         for m in _MONEY_RE.finditer(clean)
     ]
+
+
+def format_amount(amount: Decimal) -> str:
+    """Return an amount in 万元 for messages: two decimals, more only when they are significant."""
+    two = amount.quantize(Decimal("0.01"))
+    return f"{two:.2f}" if two == amount else f"{amount.normalize():f}"
 
 
 def parse_percent(raw: str) -> Decimal | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from perfxl.errors import SourceError
 from perfxl.model import ReadResult
 from perfxl.readers.published import read_published
+from perfxl.readers.workbook import read_workbook
 
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -25,7 +26,8 @@ def read_source(path: Path) -> ReadResult:
     except OSError as exc:
         raise SourceError(name, f"无法读取文件：{exc.strerror or exc}") from None
     if head.startswith(_ZIP):
-        raise SourceError(name, "这是 Excel 工作簿或其他压缩文件；当前版本只能读取公开的绩效文本（.txt）")
+        # An .xlsx/.xlsm; read_workbook rejects other zip files (.docx …) with its own message.
+        return read_workbook(path)
     if head.startswith(_OLE):
         raise SourceError(name, "这是旧版 Office 文件或加密文件（.xls/.doc），无法读取；请另存为 .xlsx 或文本")
     return read_published(path)

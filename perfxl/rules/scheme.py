@@ -87,35 +87,31 @@ _LEVEL2 = {
 _PLACEHOLDER_NAMES = frozenset({"", "不涉及", "无", "/", "-", "—", "——", "－", "暂无", "不适用"})
 
 CAPPED_SUFFIXES: tuple[str, ...] = (
-    "合格率", "完成率", "覆盖率", "及时率", "准确率", "完好率", "通过率", "知晓率", "执行率",
-    "到位率", "发放率", "满意度",
-)  # fmt: skip
+    "合格率", "完成率", "覆盖率", "及时率", "准确率", "完好率", "通过率", "知晓率", "执行率", "到位率",
+    "发放率", "满意度",
+)
 REVERSE_MARKERS: tuple[str, ...] = (
-    "逾期", "差错", "事故", "投诉", "故障", "失误", "违规", "违约", "违法", "不合格", "漏报", "误报",
-    "错误", "流失", "损失", "返工", "退回", "超支", "空置", "闲置", "发病", "死亡", "辍学", "返贫",
-    "拖欠", "缺陷", "失败", "超标",
-)  # fmt: skip
+    "逾期", "差错", "事故", "投诉", "故障", "失误", "违规", "违约", "违法", "不合格",
+    "漏报", "误报", "错误", "流失", "损失", "返工", "退回", "超支", "空置", "闲置",
+    "发病", "死亡", "辍学", "返贫", "拖欠", "缺陷", "失败", "超标",
+)
 COUNT_SUFFIXES: tuple[str, ...] = (
-    "数量", "人数", "次数", "场次", "个数", "户数", "家数", "人次", "总数", "件数", "批次", "项数",
-    "企业", "总量", "报送量", "户", "家",
-)  # fmt: skip
+    "数量", "人数", "次数", "场次", "个数", "户数", "家数", "人次", "总数", "件数",
+    "批次", "项数", "企业", "总量", "报送量", "户", "家",
+)
 _RATE_RE = re.compile(r"(?:率|比例|比率|占比|满意度)$")
 _DATE_RE = re.compile(r"时限|时间|日期|期限|时点")
 
 
-def _key(name: str) -> str:
-    return label_key(name)
-
-
 def canonical_level1(name: str) -> str:
     """Return the canonical 一级 name (产出指标/效益指标/满意度指标/成本指标), else the squashed input."""
-    key = _key(name)
+    key = label_key(name)
     return _LEVEL1.get(key.removesuffix("指标"), key)
 
 
 def canonical_level2(name: str) -> str:
     """Return the canonical 二级 name (e.g. 环境效益 → 生态效益指标), else the squashed input."""
-    key = _key(name)
+    key = label_key(name)
     return _LEVEL2.get(key.removesuffix("指标"), key)
 
 
@@ -171,23 +167,23 @@ def detect_scheme(project: Project, config: Config) -> Scheme:
 
 def is_placeholder_row(ind: Indicator) -> bool:
     """Return True for a 不涉及 row or an entirely empty one (no 三级, 描述 or 指标值)."""
-    level3 = _key(ind.level3)
+    level3 = label_key(ind.level3)
     if level3 in _PLACEHOLDER_NAMES and level3:
         return True
-    if not level3 and not _key(ind.description) and not _key(ind.value):
+    if not level3 and not label_key(ind.description) and not label_key(ind.value):
         return True
-    value = _key(ind.value)
+    value = label_key(ind.value)
     return bool(value) and parse_value(ind.value).kind is ValueKind.PLACEHOLDER
 
 
 def is_negative_benefit(ind: Indicator) -> bool:
     """Return True for a 效益 row answered with a bare 否 (e.g. 是否产生经济价值 = 否)."""
-    return canonical_level1(ind.level1) == BENEFIT and _key(ind.value) == "否"
+    return canonical_level1(ind.level1) == BENEFIT and label_key(ind.value) == "否"
 
 
 def is_substantive(ind: Indicator) -> bool:
     """Return True for a real indicator: a 三级 name and a value that is neither 不涉及 nor empty."""
-    if is_placeholder_row(ind) or is_negative_benefit(ind) or not _key(ind.level3):
+    if is_placeholder_row(ind) or is_negative_benefit(ind) or not label_key(ind.level3):
         return False
     return parse_value(ind.value).kind is not ValueKind.PLACEHOLDER
 
@@ -205,27 +201,27 @@ def is_satisfaction_block(ind: Indicator) -> bool:
 
 def is_reverse_ratio(name: str) -> bool:
     """Return True for a rate where lower is better (逾期率, 差错率, 事故发生率, 投诉率 …)."""
-    key = _key(name)
+    key = label_key(name)
     return key.endswith("率") and any(marker in key for marker in REVERSE_MARKERS)
 
 
 def is_capped_ratio(name: str) -> bool:
     """Return True for a ratio that cannot exceed 100% (…合格率, …完成率, …满意度 …), not reverse."""
-    key = _key(name)
+    key = label_key(name)
     return key.endswith(CAPPED_SUFFIXES) and not is_reverse_ratio(key)
 
 
 def is_rate_name(name: str) -> bool:
     """Return True when the name says it is a rate or ratio (…率, …比例, …占比, …满意度)."""
-    return bool(_RATE_RE.search(_key(name)))
+    return bool(_RATE_RE.search(label_key(name)))
 
 
 def is_count_name(name: str) -> bool:
     """Return True when the name says it is a count (…数量, …人数, …次数, …企业, …报送量 …)."""
-    key = _key(name)
+    key = label_key(name)
     return key.endswith(COUNT_SUFFIXES) and not is_rate_name(key)
 
 
 def is_date_name(name: str) -> bool:
     """Return True when the name says it is a date or time limit (…时限, …时间, …日期)."""
-    return bool(_DATE_RE.search(_key(name)))
+    return bool(_DATE_RE.search(label_key(name)))

@@ -1,0 +1,1 @@
+"""Writers turn the model (and findings) into workbooks and documents."""

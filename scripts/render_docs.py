@@ -1,0 +1,70 @@
+"""Render the documentation screenshots from the 承德 example: a project sheet with its validation
+marks, 部门汇总 with its chart, and the top of 校验结果.
+
+Run from anywhere: ``python scripts/render_docs.py``. Needs LibreOffice (``soffice``), poppler
+(``pdftoppm``) and CJK fonts (fonts-noto-cjk). LibreOffice recalculates every formula on load,
+so 部门汇总 shows what its formulas compute.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from perfxl.readers import read_source  # noqa: E402 - after the path set-up above
+from perfxl.rules import validate  # noqa: E402
+from perfxl.writers.opc import Package, Workbook  # noqa: E402
+from perfxl.writers.package import write_findings, write_rollup  # noqa: E402
+from perfxl.writers.workbook import write_department_workbook  # noqa: E402
+from tests.lo import convert  # noqa: E402
+
+EXAMPLE = ROOT / "examples" / "chengde-2025.txt"
+OUT = ROOT / "docs" / "images"
+DPI = 80
+# One PDF page per sheet, so page n is the n-th sheet (hidden ones included).
+PDF_FILTER = 'pdf:calc_pdf_Export:{"SinglePageSheets":{"type":"boolean","value":"true"}}'
+# Sheet → (image name, height limit in pixels or None for the whole sheet).
+SHOTS: dict[str, tuple[str, int | None]] = {
+    "项目1": ("project-sheet.png", None),
+    "部门汇总": ("summary-sheet.png", None),
+    "校验结果": ("issues-sheet.png", 560),
+}
+
+
+def render(out: Path = OUT) -> list[Path]:
+    """Build the example workbook, write findings and the summary, and return the PNGs written."""
+    if shutil.which("pdftoppm") is None:
+        raise SystemExit("pdftoppm (poppler-utils) is not installed")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory(prefix="perfxl-docs-") as tmp_name:
+        tmp = Path(tmp_name)
+        book = write_department_workbook(read_source(EXAMPLE).department, tmp / "chengde.xlsx")
+        result = read_source(book)
+        findings = validate(result)
+        write_findings(book, findings)
+        write_rollup(book, result, findings)
+        pdf = convert(book, PDF_FILTER, tmp / "pdf")[0]
+        pages = {s.name: n for n, s in enumerate(Workbook(Package.open(book)).sheets(), 1)}
+        for sheet, (name, height) in SHOTS.items():
+            target = out / name
+            crop = ["-x", "0", "-y", "0", "-W", "2000", "-H", str(height)] if height else []
+            page = str(pages[sheet])
+            subprocess.run(
+                ["pdftoppm", "-png", "-r", str(DPI), "-f", page, "-l", page, "-singlefile", *crop,
+                 str(pdf), str(target.with_suffix(""))],
+                check=True,
+            )  # fmt: skip
+            written.append(target)
+    return written
+
+
+if __name__ == "__main__":
+    for path in render():
+        print(path.relative_to(ROOT))

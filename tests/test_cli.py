@@ -1,0 +1,155 @@
+"""The command line on the real examples and on junk: exit codes, JSON contracts, Chinese messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from perfxl.cli import app, inspect_schema
+from perfxl.model import PublicDepartment
+from tests.factories import CLEAN_ROWS
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+DOCS = Path(__file__).parent.parent / "docs"
+CHENGDE = EXAMPLES / "chengde-2025.txt"
+ZUNHUA = EXAMPLES / "zunhua-2025.txt"
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("source", "projects", "indicators", "total"),
+    [(CHENGDE, 15, 109, 435.16), (ZUNHUA, 8, 50, 497.12)],
+)
+def test_inspect_json_contract(source: Path, projects: int, indicators: int, total: float) -> None:
+    result = runner.invoke(app, ["inspect", str(source), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    PublicDepartment.model_validate(doc)
+    assert set(doc) == {"unit_code", "unit_name", "year", "projects"}
+    assert len(doc["projects"]) == projects
+    assert sum(len(p["indicators"]) for p in doc["projects"]) == indicators
+    assert round(sum(p["budget"] for p in doc["projects"]), 2) == total
+    for p in doc["projects"]:
+        assert len(p["spending_plan"]) == 4
+        assert set(p["indicators"][0]) == {"level1", "level2", "level3", "description", "value", "basis"}
+
+
+def test_inspect_table_names_every_project() -> None:
+    result = runner.invoke(app, ["inspect", str(ZUNHUA)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    for code in ("13028125P00007610004M", "13028125P000082100046"):
+        assert code in result.stdout
+    assert "497.12" in result.stdout
+
+
+@pytest.mark.parametrize("source", [CHENGDE, ZUNHUA])
+def test_validate_json_and_exit_code(source: Path) -> None:
+    result = runner.invoke(app, ["validate", str(source), "--format", "json"])
+    doc = json.loads(result.stdout)
+    assert set(doc) == {"findings", "counts"}
+    assert doc["counts"]["error"] > 0
+    assert result.exit_code == 1
+    keys = {"code", "severity", "message", "project_code", "project_name", "field", "value", "sheet", "cell"}
+    for f in doc["findings"]:
+        assert keys <= set(f)
+        assert f["severity"] in {"error", "warning", "info"}
+        assert f["message"]
+
+
+CLEAN_DOCUMENT = "\n".join(
+    [
+        "第二部分",
+        "预算项目绩效目标",
+        "1. 中小企业数字化转型培训绩效目标表",
+        "593001 承德市工业和信息化局本级",
+        "单位：万元",
+        "项目编码\t13080025P00012310001X\t\t项目名称\t中小企业数字化转型培训\t\t",
+        "预算规模及资金用途\t预算数\t20.00\t其中：财政资金\t20.00\t其他资金\t",
+        "\t资金用于举办中小企业数字化转型培训，支付场地、师资和资料费用。\t\t\t\t\t",
+        "资金支出计划（%）\t3月底\t6月底\t10月底\t12月底\t\t",
+        "\t10%\t40%\t80%\t100%\t\t",
+        "绩效目标\t1. 2025年12月底前支出20万元用于举办3场中小企业数字化转型培训，培训450人以上，"
+        "以提升企业数字化水平。\t\t\t\t\t",
+        "一级指标\t二级指标\t三级指标\t绩效指标描述\t指标值\t指标值确定依据\t",
+        *("\t".join(row) + "\t" for row in CLEAN_ROWS),
+    ]
+)
+
+
+def test_validate_consistent_document_exits_zero(tmp_path: Path) -> None:
+    source = tmp_path / "clean.txt"
+    source.write_text(CLEAN_DOCUMENT, encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(source), "--format", "json"])
+    doc = json.loads(result.stdout)
+    assert doc["counts"]["error"] == 0, doc["findings"]
+    assert doc["counts"]["warning"] == 0, doc["findings"]
+    assert result.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("binary.txt", bytes(range(256)) * 4),
+        ("empty.txt", b""),
+        ("poem.txt", "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n".encode()),
+        ("fake.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504),
+    ],
+)
+@pytest.mark.parametrize("command", ["inspect", "validate"])
+def test_junk_input_exits_2_with_chinese_message(tmp_path: Path, name: str, content: bytes, command: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = runner.invoke(app, [command, str(path)])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "无法读取" in result.stderr
+    assert name in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope.txt")])
+    assert result.exit_code == 2
+    assert "文件不存在" in result.stderr
+
+
+def test_inputs_are_never_modified(tmp_path: Path) -> None:
+    before = ZUNHUA.read_bytes()
+    runner.invoke(app, ["validate", str(ZUNHUA), "--format", "json", "--output", str(tmp_path / "r.json")])
+    assert ZUNHUA.read_bytes() == before
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["counts"]["total"] > 0
+
+
+def test_published_schema_is_current() -> None:
+    assert json.loads((DOCS / "inspect.schema.json").read_text(encoding="utf-8")) == inspect_schema()
+
+
+def test_rules_listing_shows_every_code() -> None:
+    from perfxl.rules import RULES
+
+    result = runner.invoke(app, ["rules"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for code in RULES:
+        assert code in result.stdout
+
+
+def test_demo_writes_reports(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = runner.invoke(app, ["demo", "--out", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for stem in ("chengde-2025", "zunhua-2025"):
+        doc = json.loads((out / f"{stem}.validate.json").read_text(encoding="utf-8"))
+        assert doc["counts"]["total"] == len(doc["findings"]) > 0
+        assert (out / f"{stem}.inspect.json").exists()
+    assert str(out.resolve()) in result.stdout.replace("\n", "")
+
+
+def test_rules_doc_is_current() -> None:
+    from perfxl.report import rules_markdown
+    from perfxl.rules import RULES
+
+    assert (DOCS / "rules.md").read_text(encoding="utf-8") == rules_markdown(RULES)
