@@ -35,7 +35,8 @@ from perfxl.model import (
     Severity,
     SubGoal,
 )
-from perfxl.textnorm import display_width, halfwidth, label_key, squash
+from perfxl.textnorm import display_width, label_key, squash
+from perfxl.values import ValueKind, parse_percent, parse_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,6 @@ _PLAN_LABEL_RE = re.compile(rf"\A\s*{_flex('资金支出计划')}(?:\s*[(（]\s*
 _PLAN_TOKEN_RE = re.compile(r"(?P<month>\d{1,2})\s*月\s*底|(?P<pct>\d+(?:\.\d+)?)\s*[%％]?|(?P<other>\S+)")
 _CHECKPOINT_RE = re.compile(r"^(\d{1,2})月底$")
 _MONTHS = (3, 6, 10, 12)
-_PERCENT_RE = re.compile(r"^(\d+(?:\.\d+)?)%?$")
 _GOAL_LABEL_RE = re.compile(r"\A\s*绩\s*效\s*目\s*标(?:\s*[:：]|(?=[\t ]|\n|\Z))")
 _ITEM_NUMBER_RE = re.compile(r"^\d+\s*[.、．]")
 _SUB_ITEM_RE = re.compile(r"^\s*[（(]\s*[一二三四五六七八九十]+\s*[)）]\s*(?P<title>.*)$")
@@ -117,17 +117,6 @@ _LEVEL2 = frozenset(
 _LEVEL_NAMES = _LEVEL1 | _LEVEL2
 _LEVEL1_NAMES = _LEVEL1 | {name.removesuffix("指标") for name in _LEVEL1}
 _LEVEL2_NAMES = _LEVEL2 | {name.removesuffix("指标") for name in _LEVEL2}
-
-_OPERATOR = r"(?:[≥≤><=≧≦]=?|不低于|不少于|不高于|不超过|不大于|不小于|大于等于|小于等于|大于|小于|达到|约)?"
-_NUMERIC_VALUE_RE = re.compile(
-    rf"^{_OPERATOR}\d+(?:\.\d+)?(?:%|‰|[\u4e00-\u9fff]{{1,4}}(?:/[\u4e00-\u9fff]{{1,3}})?)?(?:以上|以下|以内)?$"
-)
-_DATE_VALUE_RE = re.compile(r"\d{4}年|\d{1,2}月|[季月年]后\d+[日天]|\d+个?工作日|\d{4}[.-]\d{1,2}")
-_QUALITATIVE_RE = re.compile(
-    r"^(?:是|否|无|不涉及|达标|合格|优|良|优良|优秀|良好|好|较好|一般|长期|中长期|不低于上年"
-    r"|(?:较上年|有所|明显|显著|逐步|稳步|持续|有效|不断|充分|进一步)?"
-    r"(?:提高|提升|改善|增加|增强|减少|降低|完成|保障|推动|开展|提供))$"
-)
 
 
 def read_published(path: Path) -> ReadResult:
@@ -183,14 +172,12 @@ def _checkpoint(cell: str) -> int | None:
 
 def _percent(cell: str) -> Decimal | None:
     """Return the percentage in a spending-plan cell such as ``100%``, or None if it is not one."""
-    match = _PERCENT_RE.match(label_key(halfwidth(cell)))
-    return Decimal(match.group(1)) if match else None
+    return parse_percent(cell) if cell.strip() else None
 
 
 def _looks_like_value(text: str) -> bool:
     """Return True when ``text`` reads like a 指标值: a number with unit, a deadline or a graded word."""
-    text = halfwidth(text).replace(" ", "")
-    return bool(_NUMERIC_VALUE_RE.match(text) or _DATE_VALUE_RE.search(text) or _QUALITATIVE_RE.match(text))
+    return parse_value(text).kind is not ValueKind.TEXT
 
 
 def _prose(pieces: Sequence[tuple[int, str]], wrapped: bool) -> str:
