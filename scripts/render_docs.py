@@ -1,5 +1,5 @@
-"""Render the documentation screenshots from the 承德 example: a project sheet with its validation
-marks, 部门汇总 with its chart, and the top of 校验结果.
+"""Render the documentation screenshots from the 承德 example: the project sheet with the most
+errors and its validation marks, 部门汇总 with its chart, and the top of 校验结果.
 
 Run from anywhere: ``python scripts/render_docs.py``. Needs LibreOffice (``soffice``), poppler
 (``pdftoppm``) and CJK fonts (fonts-noto-cjk). LibreOffice recalculates every formula on load,
@@ -12,12 +12,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from perfxl.readers import read_source  # noqa: E402 - after the path set-up above
+from perfxl.layout import ISSUES_SHEET, SUMMARY_SHEET  # noqa: E402 - after the path set-up above
+from perfxl.model import Severity  # noqa: E402
+from perfxl.readers import read_source  # noqa: E402
 from perfxl.rules import validate  # noqa: E402
 from perfxl.writers.opc import Package, Workbook  # noqa: E402
 from perfxl.writers.package import write_findings, write_rollup  # noqa: E402
@@ -29,11 +32,11 @@ OUT = ROOT / "docs" / "images"
 DPI = 80
 # One PDF page per sheet, so page n is the n-th sheet (hidden ones included).
 PDF_FILTER = 'pdf:calc_pdf_Export:{"SinglePageSheets":{"type":"boolean","value":"true"}}'
+PROJECT_SHOT = "project-sheet.png"
 # Sheet → (image name, height limit in pixels or None for the whole sheet).
 SHOTS: dict[str, tuple[str, int | None]] = {
-    "项目1": ("project-sheet.png", None),
-    "部门汇总": ("summary-sheet.png", None),
-    "校验结果": ("issues-sheet.png", 560),
+    SUMMARY_SHEET: ("summary-sheet.png", None),
+    ISSUES_SHEET: ("issues-sheet.png", 560),
 }
 
 
@@ -52,7 +55,9 @@ def render(out: Path = OUT) -> list[Path]:
         write_rollup(book, result, findings)
         pdf = convert(book, PDF_FILTER, tmp / "pdf")[0]
         pages = {s.name: n for n, s in enumerate(Workbook(Package.open(book)).sheets(), 1)}
-        for sheet, (name, height) in SHOTS.items():
+        errors = Counter(f.sheet for f in findings if f.severity is Severity.ERROR and f.sheet)
+        worst = max((p.sheet for p in result.department.projects if p.sheet), key=lambda s: errors[s])
+        for sheet, (name, height) in {worst: (PROJECT_SHOT, None), **SHOTS}.items():
             target = out / name
             crop = ["-x", "0", "-y", "0", "-W", "2000", "-H", str(height)] if height else []
             page = str(pages[sheet])

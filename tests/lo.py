@@ -60,7 +60,7 @@ def convert(source: Path, target_filter: str, outdir: Path, *, profile: Path | N
             capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False,
         )  # fmt: skip
     written = sorted(set(outdir.iterdir()) - before)
-    if done.returncode != 0 or not written or "Error" in done.stderr:
+    if done.returncode != 0 or not written or "Error:" in done.stdout + done.stderr:
         raise LibreOfficeError(f"soffice failed on {source} (rc={done.returncode}): {done.stdout}{done.stderr}")
     return written
 

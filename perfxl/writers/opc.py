@@ -20,6 +20,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,12 +88,6 @@ class Element:
     def local(self) -> str:
         """Return the element name without its namespace prefix."""
         return self.qname.rpartition(":")[2]
-
-    @property
-    def prefix(self) -> str:
-        """Return the namespace prefix with its colon (``x:``), or an empty string."""
-        head = self.qname.rpartition(":")[0]
-        return f"{head}:" if head else ""
 
     @property
     def empty(self) -> bool:
@@ -295,7 +290,6 @@ class Package:
         self._infos = {info.filename: info for info in infos}
         self._data = data
         self._order = [info.filename for info in infos]
-        self.touched: set[str] = set()
 
     @classmethod
     def open(cls, path: Path) -> Package:
@@ -324,7 +318,7 @@ class Package:
             raise SourceError(name, "文件不存在") from None
         except IsADirectoryError:
             raise SourceError(name, "这是一个文件夹，请指定一个工作簿") from None
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError):
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error):
             raise SourceError(name, "不是有效的 Excel 工作簿（.xlsx/.xlsm），或文件已损坏") from None
         except OSError as exc:
             raise SourceError(name, f"无法读取文件：{exc.strerror or exc}") from None
@@ -339,13 +333,9 @@ class Package:
         """Return the entry names in package order."""
         return list(self._order)
 
-    def read(self, part: str) -> bytes:
-        """Return the bytes of ``part``."""
-        return self._data[part]
-
     def text(self, part: str) -> str:
-        """Return ``part`` decoded as UTF-8 (a byte-order mark is kept out)."""
-        return self._data[part].decode("utf-8-sig")
+        """Return ``part`` decoded as UTF-8; a byte-order mark stays, so unchanged text re-encodes to the same bytes."""
+        return self._data[part].decode("utf-8")
 
     def write(self, part: str, content: str | bytes) -> None:
         """Replace or add ``part``."""
@@ -355,14 +345,12 @@ class Package:
         elif self._data[part] == data:
             return
         self._data[part] = data
-        self.touched.add(part)
 
     def delete(self, part: str) -> None:
         """Remove ``part`` if present."""
         if part in self._data:
             del self._data[part]
             self._order.remove(part)
-            self.touched.add(part)
 
     def unused_name(self, pattern: str) -> str:
         """Return the first name ``pattern.format(n)`` (n = 1, 2, …) no entry uses, ignoring case."""

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -31,8 +32,7 @@ from typing import Any, TypeGuard
 from python_calamine import CalamineWorkbook
 
 from perfxl.errors import SourceError
-from perfxl.layout import ISSUES_HEADER, SUMMARY_HEADER, SUMMARY_SHEET, TOTAL_NAME
-from perfxl.layout import ISSUES_SHEET as ISSUES_SHEET_NAME
+from perfxl.layout import ISSUES_HEADER, ISSUES_SHEET, SUMMARY_HEADER, SUMMARY_SHEET, TOTAL_NAME
 from perfxl.model import PLAN_CHECKPOINTS, Finding, Location, Project, ReadResult, Severity
 from perfxl.textnorm import display_width
 from perfxl.writers.opc import (
@@ -108,25 +108,43 @@ _PAGE = (
 
 def write_findings(book: Path, findings: Sequence[Finding], *, output: Path | None = None) -> Path:
     """(Re)write 校验结果 and the cell marks of ``findings`` into ``book`` (or ``output``); return the path written."""
-    package = Package.open(book)
-    workbook = Workbook(package)
-    _clear(workbook)
-    styles = StyleSheet(workbook)
-    _write_issues_sheet(workbook, styles, findings)
-    _mark_cells(workbook, styles, findings)
-    styles.save()
+    with _editing(book):
+        package = Package.open(book)
+        workbook = Workbook(package)
+        _clear(workbook)
+        styles = StyleSheet(workbook)
+        _write_issues_sheet(workbook, styles, findings)
+        _mark_cells(workbook, styles, findings)
+        styles.save()
     return package.save(output or book)
 
 
 def clear_findings(book: Path, *, output: Path | None = None) -> Path:
     """Remove 校验结果, perfxl's cell marks and comments from ``book`` (or write to ``output``); return the path."""
-    package = Package.open(book)
-    _clear(Workbook(package))
+    with _editing(book):
+        package = Package.open(book)
+        _clear(Workbook(package))
     return package.save(output or book)
 
 
 def write_rollup(book: Path, result: ReadResult, findings: Sequence[Finding], *, output: Path | None = None) -> Path:
     """(Re)write 部门汇总 of ``book`` with live links to the project sheets; return the path written."""
+    with _editing(book):
+        package = _rollup(book, result, findings)
+    return package.save(output or book)
+
+
+@contextmanager
+def _editing(book: Path) -> Iterator[None]:
+    """Report a part that cannot be parsed (broken XML, bad numbers, bad encoding) as a Chinese SourceError."""
+    try:
+        yield
+    except (ValueError, KeyError, IndexError) as exc:
+        raise SourceError(str(book), f"工作簿内部结构已损坏，无法写入（{type(exc).__name__}: {exc}）") from None
+
+
+def _rollup(book: Path, result: ReadResult, findings: Sequence[Finding]) -> Package:
+    """Return the package of ``book`` with 部门汇总 rewritten, not yet saved."""
     package = Package.open(book)
     workbook = Workbook(package)
     styles = StyleSheet(workbook)
@@ -151,7 +169,7 @@ def write_rollup(book: Path, result: ReadResult, findings: Sequence[Finding], *,
     # A calculation chain that still lists the old summary cells makes Excel repair the file.
     workbook.drop_calc_chain()
     styles.save()
-    return package.save(output or book)
+    return package
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,63 +264,50 @@ def _worksheet(body: str) -> str:
     return XML_DECLARATION + f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}">{body}</worksheet>'
 
 
-@dataclass(frozen=True)
-class _Styles:
-    """The cell formats perfxl's own sheets use (indexes into cellXfs)."""
-
-    header: int
-    text: int
-    wrap: int
-    center: int
-    code: int
-    link: int
-    money: int
-    plan: int
-    total_text: int
-    total_money: int
-    total_count: int
-    total_plan: int
-    severity: dict[Severity, int]
-
-
-def _own_styles(styles: StyleSheet) -> _Styles:
-    size, name = _default_font(styles)
-    font = f'<sz val="{size}"/><name val="{esc_attr(name)}"/>'
-    bold = styles.font(f"<font><b/>{font}</font>")
-    link = styles.font(f'<font><u/><sz val="{size}"/><color rgb="{LINK_COLOR}"/><name val="{esc_attr(name)}"/></font>')
-    thin = '<color indexed="64"/>'
-    border = styles.border(
-        f'<border><left style="thin">{thin}</left><right style="thin">{thin}</right><top style="thin">{thin}</top>'
-        f'<bottom style="thin">{thin}</bottom><diagonal/></border>'
-    )
-
-    def solid(rgb: str) -> int:
-        pattern = f'<patternFill patternType="solid"><fgColor rgb="{rgb}"/><bgColor indexed="64"/></patternFill>'
-        return styles.fill(f"<fill>{pattern}</fill>")
+class _Look:
+    """perfxl's cell formats, appended to the workbook's styles only when a sheet uses them."""
 
     top = '<alignment vertical="top" wrapText="1"/>'
     middle = '<alignment vertical="center" wrapText="1"/>'
     centered = '<alignment horizontal="center" vertical="center" wrapText="1"/>'
-    money, plan, plan_total = styles.num_fmt("#,##0.00"), styles.num_fmt("0%"), styles.num_fmt("0.0%")
-    total_fill = solid(TOTAL_FILL)
-    return _Styles(
-        header=styles.xf(font=bold, fill=solid(HEADER_FILL), border=border, alignment=centered),
-        text=styles.xf(border=border, alignment=middle),
-        wrap=styles.xf(border=border, alignment=top),
-        center=styles.xf(border=border, alignment=centered),
-        code=styles.xf(border=border, alignment='<alignment horizontal="center" vertical="top"/>'),
-        link=styles.xf(font=link, border=border, alignment=top),
-        money=styles.xf(num_fmt=money, border=border, alignment='<alignment vertical="center"/>'),
-        plan=styles.xf(num_fmt=plan, border=border, alignment=centered),
-        total_text=styles.xf(font=bold, fill=total_fill, border=border, alignment=middle),
-        total_money=styles.xf(num_fmt=money, font=bold, fill=total_fill, border=border),
-        total_count=styles.xf(font=bold, fill=total_fill, border=border, alignment=centered),
-        total_plan=styles.xf(num_fmt=plan_total, font=bold, fill=total_fill, border=border, alignment=centered),
-        severity={
-            s: styles.xf(fill=solid(rgb), border=border, alignment='<alignment horizontal="center" vertical="top"/>')
-            for s, rgb in SEVERITY_FILLS.items()
-        },
-    )
+    centered_top = '<alignment horizontal="center" vertical="top"/>'
+
+    def __init__(self, styles: StyleSheet) -> None:
+        self.styles = styles
+        self.size, self.font_name = _default_font(styles)
+        self.bold = styles.font(f'<font><b/><sz val="{self.size}"/><name val="{esc_attr(self.font_name)}"/></font>')
+        thin = '<color indexed="64"/>'
+        self.border = styles.border(
+            f'<border><left style="thin">{thin}</left><right style="thin">{thin}</right><top style="thin">{thin}</top>'
+            f'<bottom style="thin">{thin}</bottom><diagonal/></border>'
+        )
+
+    def solid(self, rgb: str) -> int:
+        """Return the index of a solid fill of colour ``rgb``."""
+        pattern = f'<patternFill patternType="solid"><fgColor rgb="{rgb}"/><bgColor indexed="64"/></patternFill>'
+        return self.styles.fill(f"<fill>{pattern}</fill>")
+
+    def xf(self, *, num_fmt: str = "General", bold: bool = False, fill: str = "", alignment: str = "") -> int:
+        """Return the index of a bordered cell format with the given number format, weight, fill and alignment."""
+        return self.styles.xf(
+            num_fmt=self.styles.num_fmt(num_fmt),
+            font=self.bold if bold else 0,
+            fill=self.solid(fill) if fill else 0,
+            border=self.border,
+            alignment=alignment,
+        )
+
+    def header(self) -> int:
+        """Return the header cell format."""
+        return self.xf(bold=True, fill=HEADER_FILL, alignment=self.centered)
+
+    def link(self) -> int:
+        """Return the cell format of an internal hyperlink (blue, underlined)."""
+        name = esc_attr(self.font_name)
+        font = self.styles.font(
+            f'<font><u/><sz val="{self.size}"/><color rgb="{LINK_COLOR}"/><name val="{name}"/></font>'
+        )
+        return self.styles.xf(font=font, border=self.border, alignment=self.top)
 
 
 def _default_font(styles: StyleSheet) -> tuple[str, str]:
@@ -333,24 +338,27 @@ def _active_tab(workbook: Workbook) -> int:
 
 
 def _write_issues_sheet(workbook: Workbook, styles: StyleSheet, findings: Sequence[Finding]) -> None:
-    own = _own_styles(styles)
+    look = _Look(styles)
+    header, link = look.header(), look.link()
+    code, wrap = look.xf(alignment=look.centered_top), look.xf(alignment=look.top)
+    severity = {s: look.xf(fill=rgb, alignment=look.centered_top) for s, rgb in SEVERITY_FILLS.items()}
     names = {s.name for s in workbook.sheets()}
     last_col = column_letter(len(ISSUES_HEADER) - 1)
-    rows = [_row(1, [_text_cell(f"{column_letter(c)}1", own.header, h) for c, h in enumerate(ISSUES_HEADER)], 24)]
+    rows = [_row(1, [_text_cell(f"{column_letter(c)}1", header, h) for c, h in enumerate(ISSUES_HEADER)], 24)]
     links: list[str] = []
     for n, f in enumerate(findings, 2):
         ref = normal_ref(f.cell)
-        where, link_style = "", own.wrap
+        where, link_style = "", wrap
         if f.sheet and ref:
             where = f"{f.sheet}!{ref}"
             if f.sheet in names:
                 location = f"{quote_sheet(f.sheet)}!{ref}"
                 links.append(f'<hyperlink ref="E{n}" location="{esc_attr(location)}" display="{esc_attr(where)}"/>')
-                link_style = own.link
+                link_style = link
         elif f.line is not None:
             where = f"第 {f.line} 行"
         values = (f.severity.label, f.code, f.message, f.project_name or f.project_code, where, f.value)
-        kinds = (own.severity[f.severity], own.code, own.wrap, own.wrap, link_style, own.wrap)
+        kinds = (severity[f.severity], code, wrap, wrap, link_style, wrap)
         cells = [_text_cell(f"{column_letter(c)}{n}", k, v) for c, (v, k) in enumerate(zip(values, kinds, strict=True))]
         rows.append(_row(n, cells, _height(list(zip(values, ISSUES_WIDTHS, strict=True)))))
     last = len(findings) + 1
@@ -365,8 +373,8 @@ def _write_issues_sheet(workbook: Workbook, styles: StyleSheet, findings: Sequen
     sheets = workbook.sheets()
     visible = [i for i, s in enumerate(sheets) if s.state == "visible"]
     index = visible[-1] + 1 if visible else len(sheets)
-    workbook.add_sheet(ISSUES_SHEET_NAME, _worksheet(body), index)
-    filtered = f"{quote_sheet(ISSUES_SHEET_NAME)}!$A$1:${last_col}${last}"
+    workbook.add_sheet(ISSUES_SHEET, _worksheet(body), index)
+    filtered = f"{quote_sheet(ISSUES_SHEET)}!$A$1:${last_col}${last}"
     workbook.define_name("_xlnm._FilterDatabase", filtered, local_sheet=index, hidden=True)
 
 
@@ -385,7 +393,7 @@ class _Mark:
 
 def _marks(workbook: Workbook, findings: Sequence[Finding]) -> dict[str, tuple[Sheet, dict[str, _Mark]]]:
     """Return, per sheet name, the cells to mark; findings outside the workbook's worksheets are skipped."""
-    sheets = {s.name: s for s in workbook.sheets() if s.name != ISSUES_SHEET_NAME and _is_worksheet(workbook, s)}
+    sheets = {s.name: s for s in workbook.sheets() if s.name != ISSUES_SHEET and _is_worksheet(workbook, s)}
     marks: dict[str, tuple[Sheet, dict[str, _Mark]]] = {}
     for f in findings:
         ref = normal_ref(f.cell)
@@ -395,8 +403,17 @@ def _marks(workbook: Workbook, findings: Sequence[Finding]) -> dict[str, tuple[S
         mark = cells.setdefault(ref, _Mark(f.severity))
         if f.severity.rank < mark.severity.rank:
             mark.severity = f.severity
-        mark.lines.append(f"【{f.severity.label}】{f.code} {f.message}")
+        mark.lines.append(_comment_line(f))
     return marks
+
+
+_LABELS = "|".join(s.label for s in Severity)
+_OUR_COMMENT = re.compile(rf"【(?:{_LABELS})】[A-Z][A-Z0-9-]* [^\n]*(?:\r?\n【(?:{_LABELS})】[A-Z][A-Z0-9-]* [^\n]*)*")
+
+
+def _comment_line(f: Finding) -> str:
+    """Return one finding as a line of a cell comment, e.g. ``【错误】PT-FIN-004 预算数…``."""
+    return f"【{f.severity.label}】{f.code} {' '.join(f.message.split())}"
 
 
 def _is_worksheet(workbook: Workbook, sheet: Sheet) -> bool:
@@ -418,8 +435,10 @@ def _mark_cells(workbook: Workbook, styles: StyleSheet, findings: Sequence[Findi
     for sheet, cells in _marks(workbook, findings).values():
         xml = package.text(sheet.part)
         top = root(xml)
-        tail = xml.find("sheetData")
-        priority = max((int(p) for p in re.findall(r'\bpriority="(\d+)"', xml[tail:])), default=0)
+        data = child(xml, top, "sheetData")
+        # Priorities live in the elements after sheetData (classic and x14 formats alike).
+        tail = xml[data.end :] if data is not None else xml
+        priority = max((int(p) for p in re.findall(r'\bpriority="(\d+)"', tail)), default=0)
         formats = []
         for severity in sorted(SEVERITY_FILLS, key=lambda s: s.rank):
             refs = sorted((r for r, m in cells.items() if m.severity is severity), key=_cell_order)
@@ -573,7 +592,7 @@ def _note_cell(shape: str) -> tuple[int, int] | None:
 
 
 def _clear(workbook: Workbook) -> None:
-    issues = workbook.sheet(ISSUES_SHEET_NAME)
+    issues = workbook.sheet(ISSUES_SHEET)
     if issues is not None:
         workbook.remove_sheet(issues)
     for sheet in workbook.sheets():
@@ -609,11 +628,12 @@ def _remove_comments(package: Package, sheet: Sheet, xml: str) -> str:
     authors_el = child(cx, root(cx), "authors")
     authors = list(iter_matching(cx, authors_el, "author")) if authors_el is not None else []
     ours = {str(i) for i, a in enumerate(authors) if text_of(cx, a) == COMMENT_AUTHOR}
-    if not ours:
-        return xml
     listing = child(cx, root(cx), "commentList")
     comments = list(iter_matching(cx, listing, "comment")) if listing is not None else []
-    mine = [c for c in comments if c.attr("authorId") in ours]
+    # LibreOffice blanks comment authors when it saves, so perfxl's own wording identifies them too.
+    mine = [c for c in comments if c.attr("authorId") in ours or _OUR_COMMENT.fullmatch(text_of(cx, c).strip())]
+    if not mine:
+        return xml
     cells = {split_cell(_comment_cell(normal_ref(c.attr("ref")) or "")) for c in mine}
     if len(mine) == len(comments):
         package.remove_rel(sheet.part, comments_rel.rid)
@@ -790,9 +810,36 @@ def _link_cell(ref: str, style: int, link: _Link) -> str:
     return f'<c r="{ref}" s="{style}"/>'
 
 
+@dataclass(frozen=True)
+class _SummaryStyles:
+    """The cell formats of 部门汇总 (indexes into cellXfs)."""
+
+    header: int
+    text: int
+    center: int
+    money: int
+    plan: int
+    total_text: int
+    total_money: int
+    total_count: int
+    total_plan: int
+
+
 def _summary_xml(rows: list[_SummaryRow], styles: StyleSheet, *, selected: bool) -> tuple[str, str]:
     """Return the 部门汇总 sheet XML and the absolute address of its total-budget cell."""
-    own = _own_styles(styles)
+    look = _Look(styles)
+    own = _SummaryStyles(
+        header=look.header(),
+        text=look.xf(alignment=look.middle),
+        center=look.xf(alignment=look.centered),
+        money=look.xf(num_fmt="#,##0.00", alignment='<alignment vertical="center"/>'),
+        plan=look.xf(num_fmt="0%", alignment=look.centered),
+        total_text=look.xf(bold=True, fill=TOTAL_FILL, alignment=look.middle),
+        total_money=look.xf(num_fmt="#,##0.00", bold=True, fill=TOTAL_FILL),
+        total_count=look.xf(bold=True, fill=TOTAL_FILL, alignment=look.centered),
+        # One decimal: the department-wide plan is a weighted mean, rarely a whole percent.
+        total_plan=look.xf(num_fmt="0.0%", bold=True, fill=TOTAL_FILL, alignment=look.centered),
+    )
     n = len(rows)
     first, last, total, weighted = 2, n + 1, n + 2, n + 3
     xml_rows = [_row(1, [_text_cell(f"{column_letter(c)}1", own.header, h) for c, h in enumerate(SUMMARY_HEADER)], 30)]
