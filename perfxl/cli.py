@@ -19,11 +19,13 @@ from rich.table import Table
 
 from perfxl import __version__
 from perfxl.config import Config, load_config
+from perfxl.consolidate import OutputError, Report, SourceOutcome, consolidate
 from perfxl.errors import SourceError
 from perfxl.model import Finding, PublicDepartment, ReadResult, public_department
 from perfxl.readers import read_source
 from perfxl.report import findings_document, print_department, print_findings, rules_markdown, summary_line
 from perfxl.rules import RULES, validate
+from perfxl.tables import Status
 from perfxl.writers.package import clear_findings, write_findings, write_rollup
 
 app = typer.Typer(
@@ -170,6 +172,103 @@ def rollup_cmd(book: BookArg, config: ConfigOpt = None, output: CopyOpt = None) 
     console.print(f"部门预算总额 [bold]{total:,.2f}[/] 万元（{summary_line(findings)}）")
 
 
+# --- consolidate -------------------------------------------------------------------------------
+
+# How many rejected files the closing summary names; 来源 lists them all.
+MAX_LISTED_REJECTS = 30
+
+
+def _consolidate(inputs: list[Path], output: Path, **options: Any) -> Report:
+    """Return the report of a consolidation run with a progress bar on stderr; exit 2 if nothing can be written."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("[bold]合并"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]} 个/秒"),
+        TextColumn("已拒绝 {task.fields[rejected]}"), TimeElapsedColumn(),
+    )  # fmt: skip
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("files", total=None, rate="0.0", rejected=0)
+        rejected = 0
+
+        def started(total: int) -> None:
+            progress.update(task, total=total)
+
+        def advanced(outcome: SourceOutcome) -> None:
+            nonlocal rejected
+            if outcome.status is not Status.ACCEPTED:
+                rejected += 1
+            done = progress.tasks[0].completed + 1
+            elapsed = progress.tasks[0].elapsed or 0.0
+            rate = f"{done / elapsed:.1f}" if elapsed > 0 else "—"
+            progress.update(task, advance=1, rate=rate, rejected=rejected)
+
+        try:
+            return consolidate(inputs, output, on_start=started, on_file=advanced, **options)
+        except (OutputError, SourceError) as exc:
+            progress.stop()
+            err_console.print(f"[bold red]无法写出[/] {exc}")
+            raise typer.Exit(EXIT_UNREADABLE) from None
+
+
+def print_consolidation(report: Report) -> None:
+    """Print the closing summary of a consolidation in Chinese: counts, money, reconciliation, output."""
+    accepted, rejected, duplicates = (report.count(s) for s in (Status.ACCEPTED, Status.REJECTED, Status.DUPLICATE))
+    console.print(
+        f"输入文件 {len(report.sources)} 个：已汇入 [bold green]{accepted}[/] 个，"
+        f"已拒绝 [bold red]{rejected}[/] 个，重复 [bold yellow]{duplicates}[/] 个（用时 {report.seconds:.1f} 秒）"
+    )
+    not_merged = [s for s in report.sources if s.status is not Status.ACCEPTED]
+    for s in not_merged[:MAX_LISTED_REJECTS]:
+        style = "red" if s.status is Status.REJECTED else "yellow"
+        console.print(f"  [{style}]{s.status.value}[/] {s.file}：{s.reason}", highlight=False)
+    if len(not_merged) > MAX_LISTED_REJECTS:
+        console.print(f"  …… 另有 {len(not_merged) - MAX_LISTED_REJECTS} 个，见输出的「来源」表")
+    if report.output is None or report.written is None:
+        console.print("[bold red]没有可以汇入的工作簿，未写出汇总工作簿。[/]")
+        return
+    rows = report.written.rows
+    console.print(
+        f"项目 {rows.get('项目', 0)} 个，指标 {rows.get('指标', 0)} 条，问题 {rows.get('问题', 0)} 条，"
+        f"预算数合计 [bold]{report.written.budget:,.2f}[/] 万元"
+    )
+    if report.reconciled:
+        console.print("核对：[bold green]一致[/]（项目数、指标数和预算数合计与已汇入的文件相符）")
+    else:
+        console.print(
+            f"核对：[bold red]不一致[/]（输入项目 {report.input_projects} 个、预算数 {report.input_budget:,.2f} 万元；"
+            f"项目表 {rows.get('项目', 0)} 行、{report.written.budget:,.2f} 万元）"
+        )
+    if report.duplicate_codes:
+        money = f"{report.duplicate_budget:,.2f}"
+        console.print(
+            f"[yellow]跨文件重复的项目编码 {report.duplicate_codes} 个，涉及预算数 {money} 万元[/]"
+            "（见「问题」表 PT-CODE-005）"
+        )
+    console.print(f"已写出汇总工作簿 [bold]{report.output.resolve()}[/]（工作表：{'、'.join(report.written.sheets)}）")
+    if report.parquet_dir is not None:
+        console.print(f"Parquet 文件在 [bold]{report.parquet_dir.resolve()}[/]（每张表一个文件）")
+
+
+@app.command("consolidate")
+def consolidate_cmd(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(help="部门工作簿或下级汇总工作簿（.xlsx/.xlsm），或含有它们的文件夹", show_default=False),
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="汇总工作簿（.xlsx）", show_default=False)],
+    parquet: Annotated[
+        Path | None, typer.Option("--parquet", help="同时把每张表写成 Parquet 文件，放在此文件夹")
+    ] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="并行读取的进程数（默认为 CPU 核数）")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """合并多个部门工作簿（或下级汇总工作簿）为一个汇总工作簿：全部汇入时退出码 0，有拒绝或重复时 3，未写出时 2。"""
+    cfg = _config(config)
+    report = _consolidate(inputs, output, parquet_dir=parquet, workers=workers, config=cfg)
+    print_consolidation(report)
+    raise typer.Exit(report.exit_code)
+
+
 def exit_code(findings: list[Finding]) -> int:
     """Return 1 when any finding is an error, else 0."""
     return EXIT_FINDINGS if any(f.severity.value == "error" for f in findings) else EXIT_OK
@@ -217,12 +316,15 @@ def _examples_dir() -> Path:
 def demo(
     out: Annotated[Path, typer.Option("--out", help="结果输出文件夹")] = Path("perfxl-demo"),
 ) -> None:
-    """用仓库自带的两份真实绩效文本演示：读取、校验，并说明结果在哪里。"""
+    """用仓库自带的两份真实绩效文本演示：读取、校验、生成部门工作簿并合并，说明结果在哪里。"""
     try:
         examples = sorted(_examples_dir().glob("*.txt"))
     except SourceError as exc:
         raise _fail(exc) from None
+    from perfxl.writers.workbook import write_department_workbook
+
     written: list[Path] = []
+    books: list[Path] = []
     for path in examples:
         result = _read(path)
         findings = validate(result)
@@ -234,7 +336,13 @@ def demo(
         validate_path = out / f"{path.stem}.validate.json"
         write_json(public_department(result.department).model_dump(mode="json"), inspect_path)
         write_json(findings_document(findings), validate_path)
-        written += [inspect_path, validate_path]
+        book = write_department_workbook(result.department, out / f"{path.stem}.xlsx")
+        written += [inspect_path, validate_path, book]
+        books.append(book)
+    console.rule("[bold]合并")
+    merged = out / "合并汇总.xlsx"
+    print_consolidation(_consolidate(books, merged))
+    written.append(merged)
     console.rule("[bold]结果")
     for path in written:
         console.print(f"  {path}")
@@ -246,7 +354,11 @@ def import_cmd(
     sources: Annotated[list[Path], typer.Argument(help="绩效文本（.txt）或工作簿，可以多个", show_default=False)],
     out: Annotated[
         Path,
-        typer.Option("--output", "-o", help="一个 .xlsx 文件，或一个文件夹（每个来源一个 .xlsx）", show_default=False),
+        typer.Option(
+            "--output", "-o",
+            help="一个 .xlsx 文件，一个 .xlsm 文件（带「绩效目标」功能区的模板副本）或一个文件夹（每个来源一个 .xlsx）",
+            show_default=False,
+        ),
     ],
 ) -> None:
     """把公开的绩效文本转换为部门工作簿：部门页 + 每个项目一张绩效目标表。"""
@@ -254,8 +366,7 @@ def import_cmd(
 
     suffix = out.suffix.lower()
     if suffix == ".xlsm":
-        err_console.print("[bold red]暂不支持[/] 直接输出带宏的 .xlsm 工作簿，请输出为 .xlsx")
-        raise typer.Exit(EXIT_UNREADABLE)
+        raise typer.Exit(_import_xlsm(sources, out))
     to_file = suffix == ".xlsx" and not out.is_dir()
     if to_file and len(sources) > 1:
         err_console.print("[bold red]输出有误[/] 有多个来源时，-o 应为文件夹（每个来源写一个 .xlsx）")
@@ -287,6 +398,53 @@ def import_cmd(
         written.add(target.resolve())
         console.print(f"{source} → [bold]{target}[/]（{len(result.department.projects)} 个项目）")
     raise typer.Exit(EXIT_UNREADABLE if failed else EXIT_OK)
+
+
+def _import_xlsm(sources: list[Path], out: Path) -> int:
+    """Write the one source into a copy of the macro-enabled template at ``out``; return the exit code."""
+    from perfxl.excel.template import BuildError, build_workbook
+
+    if len(sources) != 1 or out.resolve() == sources[0].resolve():
+        err_console.print("[bold red]输出有误[/] 输出 .xlsm 时只能有一个来源，且不能覆盖来源文件本身")
+        return EXIT_UNREADABLE
+    try:
+        result = read_source(sources[0])
+        build_workbook(result.department, out)
+    except SourceError as exc:
+        err_console.print(f"[bold red]无法读取[/] {exc}")
+        return EXIT_UNREADABLE
+    except BuildError as exc:
+        err_console.print(f"[bold red]无法生成[/] {exc}")
+        return EXIT_UNREADABLE
+    except OSError as exc:
+        err_console.print(f"[bold red]无法写入[/] {out}：{exc.strerror or exc}")
+        return EXIT_UNREADABLE
+    projects = len(result.department.projects)
+    console.print(f"{sources[0]} → [bold]{out}[/]（{projects} 个项目，带「绩效目标」功能区和宏）")
+    return EXIT_OK
+
+
+@app.command("template")
+def template_cmd(
+    out: Annotated[
+        Path, typer.Option("--output", "-o", help="模板文件（.xlsm），如 workbooks/template.xlsm", show_default=False)
+    ],
+) -> None:
+    """生成带「绩效目标」功能区、宏和 Python 工作表函数的 Excel 模板（.xlsm）。"""
+    from perfxl.excel.template import BuildError, build_template
+
+    if out.suffix.lower() != ".xlsm":
+        err_console.print(f"[bold red]输出有误[/] {out} 应以 .xlsm 结尾（带宏的工作簿）")
+        raise typer.Exit(EXIT_UNREADABLE)
+    try:
+        build_template(out)
+    except BuildError as exc:
+        err_console.print(f"[bold red]无法生成[/] {exc}")
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    except OSError as exc:
+        err_console.print(f"[bold red]无法写入[/] {out}：{exc.strerror or exc}")
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    console.print(f"已生成模板 [bold]{out}[/]")
 
 
 def version_callback(value: bool) -> None:

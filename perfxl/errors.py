@@ -8,6 +8,7 @@ class SourceError(Exception):
 
     def __init__(self, file: str, message: str, *, line: int | None = None) -> None:
         self.file = file
+        self.message = message
         self.line = line
         where = f"{file}" + (f" 第 {line} 行" if line is not None else "")
         super().__init__(f"{where}：{message}")

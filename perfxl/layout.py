@@ -45,6 +45,9 @@ LABEL_PLAN_VARIANTS: tuple[str, ...] = ("资金支出计划(%)", "资金支出�
 LABEL_GOAL = "绩效目标"
 INDICATOR_HEADER: tuple[str, ...] = ("一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据")
 CHECK_HEADER = "检查"
+# Worksheet functions (udfs.py) of the macro-enabled template's optional 检查 column and status cell.
+CHECK_FUNCTION = "PX_CHECK_VALUE"
+STATUS_FUNCTION = "PX_PROJECT_STATUS"
 PLAN_LABELS: tuple[str, ...] = PLAN_CHECKPOINTS
 
 # Where the writer puts the project form (1-based rows, 0-based columns as XlsxWriter uses).
@@ -66,6 +69,8 @@ COL_NAME = 4
 COL_BUDGET = 2
 COL_FISCAL = 4
 COL_OTHER = 6
+# The template's 检查 column, right of the form (outside the print area); its status cell heads it.
+COL_CHECK = FORM_COLUMNS
 PLAN_COLUMNS: tuple[int, int, int, int] = (1, 3, 4, 5)
 
 # Workbook-level defined names. The 部门 sheet's total is ``=部门预算总额``, so whoever writes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _CJK = (
     r"\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
@@ -15,6 +16,7 @@ _CJK_RE = re.compile(f"[{_CJK}]")
 # artefact (PDF chunking, Word line wrap), never meaningful in Chinese text.
 _STRAY_SPACE = re.compile(f"(?<=[{_CJK}])[ \\t\\u00a0\\u3000]+|[ \\t\\u00a0\\u3000]+(?=[{_CJK}])")
 _MULTI_SPACE = re.compile(r"[ \t\u00a0\u3000]+")
+_BLANKS = re.compile(r"\s+")
 _HALFWIDTH = str.maketrans(
     {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " "}
 )
@@ -41,9 +43,11 @@ def halfwidth(text: str) -> str:
     return text.translate(_HALFWIDTH)
 
 
+@lru_cache(maxsize=1 << 16)
 def label_key(text: str) -> str:
     """Return the comparison key of a form label: no spaces, half-width, NFKC."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    # Cached: the rules ask for the key of the same few thousand names and values over and over.
+    return _BLANKS.sub("", unicodedata.normalize("NFKC", text))
 
 
 def display_width(text: str) -> int:

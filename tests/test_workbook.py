@@ -126,13 +126,6 @@ def test_cli_import_many_into_a_folder_reports_unreadable(tmp_path: Path) -> Non
     assert public(read_workbook(out / "zunhua-2025.xlsx")) == public(read_source(ZUNHUA))
 
 
-def test_cli_import_refuses_xlsm_for_now(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["import", str(CHENGDE), "-o", str(tmp_path / "dept.xlsm")])
-    assert result.exit_code == 2
-    assert ".xlsm" in result.output
-    assert not list(tmp_path.iterdir())
-
-
 # --- edits a person makes in Excel ------------------------------------------------------------
 
 
@@ -396,9 +389,9 @@ def test_workbook_without_project_sheets(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"PK\x03\x04 truncated", "工作簿已损坏"),
-        (b"just text", "工作簿已损坏"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504, "工作簿已损坏"),
+        (b"PK\x03\x04 truncated", "文件不完整或已损坏"),
+        (b"just text", "纯文本"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504, "旧版 Excel 97-2003"),
     ],
     ids=["corrupt-zip", "not-a-zip", "ole"],
 )

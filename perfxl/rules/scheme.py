@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from perfxl.config import Config
@@ -103,12 +104,17 @@ _RATE_RE = re.compile(r"(?:率|比例|比率|占比|满意度)$")
 _DATE_RE = re.compile(r"时限|时间|日期|期限|时点")
 
 
+# The predicates below are pure functions of a few strings, asked about every indicator by many
+# rules (and about every pair of projects by the copy checks); caching them makes validation of a
+# department several times faster.
+@lru_cache(maxsize=1 << 14)
 def canonical_level1(name: str) -> str:
     """Return the canonical 一级 name (产出指标/效益指标/满意度指标/成本指标), else the squashed input."""
     key = label_key(name)
     return _LEVEL1.get(key.removesuffix("指标"), key)
 
 
+@lru_cache(maxsize=1 << 14)
 def canonical_level2(name: str) -> str:
     """Return the canonical 二级 name (e.g. 环境效益 → 生态效益指标), else the squashed input."""
     key = label_key(name)
@@ -167,13 +173,18 @@ def detect_scheme(project: Project, config: Config) -> Scheme:
 
 def is_placeholder_row(ind: Indicator) -> bool:
     """Return True for a 不涉及 row or an entirely empty one (no 三级, 描述 or 指标值)."""
-    level3 = label_key(ind.level3)
+    return _placeholder_row(ind.level3, ind.description, ind.value)
+
+
+@lru_cache(maxsize=1 << 14)
+def _placeholder_row(level3_text: str, description: str, value_text: str) -> bool:
+    level3 = label_key(level3_text)
     if level3 in _PLACEHOLDER_NAMES and level3:
         return True
-    if not level3 and not label_key(ind.description) and not label_key(ind.value):
+    if not level3 and not label_key(description) and not label_key(value_text):
         return True
-    value = label_key(ind.value)
-    return bool(value) and parse_value(ind.value).kind is ValueKind.PLACEHOLDER
+    value = label_key(value_text)
+    return bool(value) and parse_value(value_text).kind is ValueKind.PLACEHOLDER
 
 
 def is_negative_benefit(ind: Indicator) -> bool:
@@ -183,9 +194,16 @@ def is_negative_benefit(ind: Indicator) -> bool:
 
 def is_substantive(ind: Indicator) -> bool:
     """Return True for a real indicator: a 三级 name and a value that is neither 不涉及 nor empty."""
-    if is_placeholder_row(ind) or is_negative_benefit(ind) or not label_key(ind.level3):
+    return _substantive(ind.level1, ind.level3, ind.description, ind.value)
+
+
+@lru_cache(maxsize=1 << 14)
+def _substantive(level1: str, level3: str, description: str, value: str) -> bool:
+    if _placeholder_row(level3, description, value) or not label_key(level3):
         return False
-    return parse_value(ind.value).kind is not ValueKind.PLACEHOLDER
+    if canonical_level1(level1) == BENEFIT and label_key(value) == "否":
+        return False
+    return parse_value(value).kind is not ValueKind.PLACEHOLDER
 
 
 def is_cost(ind: Indicator) -> bool:

@@ -67,6 +67,14 @@ from perfxl.writers.opc import (
     root,
     text_of,
 )
+from perfxl.writers.rollup import (
+    column_total,
+    number_link,
+    plan_divisor,
+    project_counts,
+    text_link,
+    weighted_plan,
+)
 
 __all__ = ["MARKER_FORMULA", "SEVERITY_FILLS", "clear_findings", "write_findings", "write_rollup"]
 
@@ -739,8 +747,7 @@ def _text_link(cells: _Cells, p: Project, field_name: str, current: str) -> _Lin
     ref = cells.where(p.sources.get(field_name))
     if ref is None:
         return _Link(None, current)
-    # ``&""`` keeps an empty source cell empty instead of showing 0.
-    return _Link(f'{ref}&""', _as_text(cells.value(p.sources[field_name])))
+    return _Link(text_link(ref), _as_text(cells.value(p.sources[field_name])))
 
 
 def _number_link(cells: _Cells, loc: Location | None, current: float | None, divisor: int = 1) -> _Link:
@@ -749,9 +756,7 @@ def _number_link(cells: _Cells, loc: Location | None, current: float | None, div
         return _Link(None, current)
     raw = cells.value(loc)
     shown: Cached = float(raw) / divisor if _is_number(raw) else _as_text(raw)
-    target = ref if divisor == 1 else f"{ref}/{divisor}"
-    # A blank cell stays blank (it is not 0, and SUM skips it); anything else shows as typed.
-    return _Link(f'IF(ISBLANK({ref}),"",{target})', shown)
+    return _Link(number_link(ref, divisor), shown)
 
 
 def _summary_rows(book: Path, workbook: Workbook, result: ReadResult, findings: Sequence[Finding]) -> list[_SummaryRow]:
@@ -763,9 +768,8 @@ def _summary_rows(book: Path, workbook: Workbook, result: ReadResult, findings: 
             continue
         plan_locs = [p.sources.get(f"spending_plan[{i}]") for i in range(len(PLAN_CHECKPOINTS))]
         numbers = [v for loc in plan_locs if loc and cells.where(loc) for v in [cells.value(loc)] if _is_number(v)]
-        # The form holds fractions under a 0% format; a sheet typed as 30 (meaning 30%) is scaled.
-        divisor = 100 if any(v > 1 for v in numbers) else 1
-        mine = [f for f in findings if (f.sheet == p.sheet if f.sheet else f.project_code == p.code != "")]
+        divisor = plan_divisor(numbers)
+        errors, warnings = project_counts(findings, p)
         rows.append(
             _SummaryRow(
                 sheet=p.sheet,
@@ -780,8 +784,8 @@ def _summary_rows(book: Path, workbook: Workbook, result: ReadResult, findings: 
                     for loc, value in zip(plan_locs, p.spending_plan, strict=True)
                 ),
                 indicators=len(p.indicators),
-                errors=sum(f.severity is Severity.ERROR for f in mine),
-                warnings=sum(f.severity is Severity.WARNING for f in mine),
+                errors=errors,
+                warnings=warnings,
             )
         )
     return rows
@@ -858,8 +862,7 @@ def _summary_xml(rows: list[_SummaryRow], styles: StyleSheet, *, selected: bool)
 
     def column_sum(col: int, values: Sequence[Cached], style: int) -> str:
         letter = column_letter(col)
-        formula = f"SUM({letter}{first}:{letter}{last})" if n else "0"
-        return _formula_cell(f"{letter}{total}", style, formula, _sum(values))
+        return _formula_cell(f"{letter}{total}", style, column_total(letter, first, last), _sum(values))
 
     budgets = [r.money[0].value for r in rows]
     total_budget = _sum(budgets)
@@ -882,11 +885,7 @@ def _summary_xml(rows: list[_SummaryRow], styles: StyleSheet, *, selected: bool)
             if isinstance(r.money[0].value, float) and isinstance(r.plan[k].value, float)
         ]
         cached: float | str = float(sum(weights, Decimal(0)) / Decimal(repr(total_budget))) if total_budget else ""
-        formula = (
-            f'IF($D${total}=0,"",SUMPRODUCT($D${first}:$D${last},{letter}{first}:{letter}{last})/$D${total})'
-            if n
-            else '""'
-        )
+        formula = weighted_plan(letter, first, last, total)
         plan_row.append(_formula_cell(f"{letter}{weighted}", own.total_plan, formula, cached))
     plan_row += [f'<c r="{column_letter(c)}{weighted}" s="{own.total_count}"/>' for c in (10, 11, 12)]
     xml_rows.append(_row(weighted, plan_row))

@@ -3,6 +3,11 @@
 A department workbook holds the 部门 sheet, one sheet per project laid out like the official
 绩效目标表, an empty 部门汇总 and the hidden dropdown lists. Every text goes in with
 ``write_string``: text from other units is untrusted and must never become a formula.
+
+A macro-enabled workbook made from the template sources (``MacroBook``) also has a hidden
+``xlwings.conf`` sheet, code names for the VBA document modules, and on each project form an
+optional 检查 column and status cell whose worksheet functions run in Python; nothing else
+reads them, so the workbook works the same where they cannot run.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from __future__ import annotations
 import io
 import math
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,11 +27,15 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from perfxl.layout import (
+    CHECK_FUNCTION,
+    CHECK_HEADER,
     COL_BUDGET,
+    COL_CHECK,
     COL_CODE,
     COL_FISCAL,
     COL_NAME,
     COL_OTHER,
+    CONF_SHEET,
     DEPT_LABELS,
     DEPT_SHEET,
     FORM_COLUMNS,
@@ -51,6 +63,7 @@ from perfxl.layout import (
     ROW_TITLE,
     ROW_UNIT,
     ROW_USE,
+    STATUS_FUNCTION,
     SUB_GOAL_HEADER,
     SUMMARY_HEADER,
     SUMMARY_SHEET,
@@ -74,6 +87,20 @@ FORM_WIDTHS: tuple[float, ...] = (11, 14, 22, 26, 16, 10, 10)
 LAST_COL = FORM_COLUMNS - 1
 DEPT_WIDTHS: tuple[float, ...] = (22, 24, 30, 40, 40)
 SUMMARY_WIDTHS: tuple[float, ...] = (6, 24, 36, 12, 12, 12, 9, 9, 9, 9, 8, 8, 8)
+CHECK_WIDTH = 36
+
+
+@dataclass(frozen=True)
+class MacroBook:
+    """What a workbook built from the template sources adds to a department workbook."""
+
+    # Given the code names (ThisWorkbook, then every sheet in tab order), return the vbaProject.bin.
+    vba_project: Callable[[Sequence[str]], bytes]
+    # The xlwings.conf sheet: settings (key, value) from A1 down, then, after a blank row, notes.
+    settings: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...]
+    # Document properties carry this time instead of now, so two builds are identical.
+    created: datetime
 
 
 def project_sheet_name(n: int) -> str:
@@ -87,15 +114,22 @@ def project_title(n: int, name: str) -> str:
 
 
 def write_department_workbook(
-    dept: Department, path: Path, *, vba_project: bytes | None = None, scheme: Scheme = "H"
+    dept: Department,
+    path: Path,
+    *,
+    vba_project: bytes | None = None,
+    macro: MacroBook | None = None,
+    scheme: Scheme = "H",
 ) -> Path:
-    """Write ``dept`` to ``path`` via a temp file and return ``path``; ``.xlsm`` iff ``vba_project`` is given."""
+    """Write ``dept`` to ``path`` via a temp file and return ``path``; ``.xlsm`` iff it has a VBA project."""
     # ``scheme`` picks the 一级/二级 names the dropdowns offer; the bytes of ``vba_project`` are
-    # a vbaProject.bin, embedded as is.
-    macro = path.suffix.lower() == ".xlsm"
-    if macro and vba_project is None:
+    # a vbaProject.bin, embedded as is; ``macro`` makes the template's macro-enabled workbook.
+    xlsm = path.suffix.lower() == ".xlsm"
+    if vba_project is not None and macro is not None:
+        raise ValueError("give either vba_project or macro, not both")
+    if xlsm and vba_project is None and macro is None:
         raise ValueError(f"{path}: an .xlsm workbook needs a vba_project")
-    if vba_project is not None and not macro:
+    if (vba_project is not None or macro is not None) and not xlsm:
         raise ValueError(f"{path}: a workbook with a vba_project must end in .xlsm")
     path.parent.mkdir(parents=True, exist_ok=True)
     # A fresh name that XlsxWriter creates itself, so the file gets the user's normal permissions.
@@ -111,7 +145,11 @@ def write_department_workbook(
                 "default_format_properties": {"font_name": FONT, "font_size": 11},
             },
         )
-        _Writer(book, dept, scheme).write()
+        _Writer(book, dept, scheme, checks=macro is not None).write()
+        if macro is not None:
+            _conf_sheet(book, macro)
+            book.set_properties({"created": macro.created})
+            vba_project = macro.vba_project(_code_names(book))
         if vba_project is not None:
             book.add_vba_project(io.BytesIO(vba_project), is_stream=True)
             book.set_vba_name()
@@ -121,6 +159,29 @@ def write_department_workbook(
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _code_names(book: Workbook) -> list[str]:
+    """Name the workbook and its sheets for VBA (ThisWorkbook, Sheet1 …) as Excel would; return the names."""
+    book.set_vba_name("ThisWorkbook")
+    names = ["ThisWorkbook"]
+    for ws in book.worksheets():
+        ws.set_vba_name()
+        names.append(ws.vba_codename)
+    return names
+
+
+def _conf_sheet(book: Workbook, macro: MacroBook) -> None:
+    """Write the hidden xlwings.conf sheet; xlwings reads keys from A1 down to the first blank cell."""
+    ws = book.add_worksheet(CONF_SHEET)
+    ws.set_column(0, 0, 24)
+    ws.set_column(1, 1, 60)
+    for row, (key, value) in enumerate(macro.settings):
+        ws.write_string(row, 0, key)
+        ws.write_string(row, 1, value)
+    for row, note in enumerate(macro.notes, len(macro.settings) + 1):
+        ws.write_string(row, 0, note)
+    ws.hide()
 
 
 def _text_lines(text: str, width: float) -> int:
@@ -154,15 +215,18 @@ class _Formats:
         self.percent = book.add_format({**boxed, "num_format": PERCENT_FORMAT, "align": "center"})
         self.year = book.add_format({**boxed, "num_format": "0", "align": "left"})
         self.grey = book.add_format({"font_color": GREY})
+        self.check = book.add_format({**base, "font_color": "#C00000", "font_size": 10})
+        self.status = book.add_format({**base, "bold": True, "font_color": "#C00000"})
 
 
 class _Writer:
     """Writes one department into one XlsxWriter workbook."""
 
-    def __init__(self, book: Workbook, dept: Department, scheme: Scheme) -> None:
+    def __init__(self, book: Workbook, dept: Department, scheme: Scheme, *, checks: bool = False) -> None:
         self.book = book
         self.dept = dept
         self.scheme = scheme
+        self.checks = checks
         self.f = _Formats(book)
 
     def write(self) -> None:
@@ -325,6 +389,8 @@ class _Writer:
             ws.set_row(row, _height(max(_text_lines(v, w) for v, w in zip(values, widths, strict=True))))
         end = first + len(p.indicators) + SPARE_INDICATOR_ROWS - 1
         self._dropdowns(ws, first, end)
+        if self.checks:
+            self._check_cells(ws, first, end)
         ws.conditional_format(
             first + 1, 0, end, 0,
             {"type": "formula", "criteria": f"=AND($A{first + 2}<>\"\",$A{first + 2}=$A{first + 1})", "format": f.grey},
@@ -337,6 +403,17 @@ class _Writer:
                 "format": f.grey,
             },
         )
+
+    def _check_cells(self, ws: Worksheet, first: int, end: int) -> None:
+        """Write the 检查 column (each indicator row's findings) and the sheet's status cell above it."""
+        ws.set_column(COL_CHECK, COL_CHECK, CHECK_WIDTH)
+        ws.write_formula(_row(ROW_TITLE), COL_CHECK, f"={STATUS_FUNCTION}()", self.f.status, "")
+        ws.write_string(_row(ROW_IND_HEAD), COL_CHECK, CHECK_HEADER, self.f.header)
+        for row in range(first, end + 1):
+            cells = [xl_rowcol_to_cell(row, col) for col in range(len(INDICATOR_HEADER) - 1)]
+            # Blank rows call nothing, so an empty form never starts Python.
+            formula = f'=IF(COUNTA({cells[0]}:{cells[-1]})=0,"",{CHECK_FUNCTION}({",".join(cells)}))'
+            ws.write_formula(row, COL_CHECK, formula, self.f.check, "")
 
     def _dropdowns(self, ws: Worksheet, first: int, end: int) -> None:
         scheme_name = "财预〔2015〕88号" if self.scheme == "H" else "财预〔2021〕101号"

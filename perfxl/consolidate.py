@@ -1,0 +1,623 @@
+"""Consolidation: many department (or lower-level consolidated) workbooks → one consolidated workbook.
+
+The run: find the inputs (files, and folders searched recursively); in worker processes read
+each file once, hash it (SHA256), check it before any parser sees it
+(``perfxl.readers.safety``), parse and validate it, and send back compact rows (tuples in the
+output's column order, not models or grids); in this process drop byte-identical copies,
+stream the rows into the writer, find project codes that arrive from more than one file
+(PT-CODE-005), reconcile what went in with what was written, and rename the workbook into
+place. One bad file never stops the run: every problem becomes a rejected row in 来源 with a
+Chinese reason. A worker that dies on a file (time budget, memory bound or a crashing reader)
+only costs that file, which is found by re-running the files the worker may have held one at
+a time.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import hashlib
+import os
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import IO, Any
+
+from perfxl.config import Config
+from perfxl.errors import SourceError
+from perfxl.model import Finding, ReadResult, Severity
+from perfxl.readers.consolidated import ConsolidatedRows, is_consolidated, read_consolidated
+from perfxl.readers.safety import LIMITS, Limits, open_workbook, read_bytes
+from perfxl.readers.workbook import read_workbook
+from perfxl.rules import validate
+from perfxl.rules.codes import find_duplicates, normalise_code
+from perfxl.tables import (
+    CROSS_FILE_PREFIX,
+    EXCEL_MAX_ROWS,
+    INDICATORS,
+    ISSUE_COLUMNS,
+    PROJECT_COLUMNS,
+    PROJECTS,
+    UNIT_COLUMNS,
+    Status,
+)
+from perfxl.values import parse_value
+from perfxl.writers.consolidated import ConsolidatedWriter, Row, SummaryData, SummaryKind, Written
+
+# Read and validated as workbooks.
+WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+# Named like a spreadsheet: taken from folders too, so each is rejected with a reason rather
+# than silently left out.
+SPREADSHEET_SUFFIXES = WORKBOOK_SUFFIXES | {".xls", ".xlsb", ".xltx", ".xltm", ".xlt", ".et", ".ett", ".ods"}
+CHUNKSIZE = 8
+# A file gets this long, plus SECONDS_PER_MB for each MB it holds, before its worker is stopped.
+SECONDS_PER_FILE = 60.0
+SECONDS_PER_MB = 2.0
+# Address space of one worker (POSIX only): a reader that needs more fails on that file alone.
+WORKER_MEMORY = 6 << 30
+UNKNOWN_REGION = "未识别"
+CRASHED = "读取此文件时处理进程异常终止（内存超限或读取程序崩溃），文件可能已损坏或含有异常内容"
+DUPLICATE = "与「{first}」内容完全相同（SHA256 一致），只汇入一次"
+
+_P = {name: i for i, name in enumerate(PROJECT_COLUMNS)}
+_I = {name: i for i, name in enumerate(ISSUE_COLUMNS)}
+_SEVERITY_BY_LABEL = {s.label: s for s in Severity}
+
+
+class OutputError(Exception):
+    """The output cannot be written where it was asked for; the message is Chinese."""
+
+
+@dataclass
+class FileResult:
+    """What one worker sends back about one file: compact rows, or why it was rejected."""
+
+    file: str
+    sha256: str = ""
+    reason: str = ""
+    consolidated: bool = False
+    unit_code: str = ""
+    budget: Decimal = Decimal(0)
+    units: list[Row] = field(default_factory=list)
+    """(单位编码, 单位名称, 区划, 预算年度, 来源文件) per unit."""
+    projects: list[Row] = field(default_factory=list)
+    indicators: list[Row] = field(default_factory=list)
+    issues: list[Row] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Return True when the file was read."""
+        return not self.reason
+
+
+@dataclass
+class SourceOutcome:
+    """One input as 来源 lists it: status, reason, and what it contributed."""
+
+    file: str
+    sha256: str
+    status: Status
+    reason: str = ""
+    unit_code: str = ""
+    projects: int | None = None
+    budget: Decimal | None = None
+
+    def row(self) -> Row:
+        """Return the 来源 row of this input."""
+        return (self.file, self.sha256, self.status.value, self.reason, self.unit_code, self.projects, self.budget)
+
+
+@dataclass
+class Report:
+    """The result of a consolidation, for the console summary and the exit code."""
+
+    output: Path | None
+    parquet_dir: Path | None
+    sources: list[SourceOutcome]
+    written: Written | None = None
+    input_projects: int = 0
+    input_indicators: int = 0
+    input_budget: Decimal = Decimal(0)
+    reconciled: bool = False
+    duplicate_codes: int = 0
+    duplicate_budget: Decimal = Decimal(0)
+    seconds: float = 0.0
+
+    def count(self, status: Status) -> int:
+        """Return how many inputs have ``status``."""
+        return sum(1 for s in self.sources if s.status is status)
+
+    @property
+    def exit_code(self) -> int:
+        """Return 0 when every input was merged, 3 when some were not, 2 when nothing was written."""
+        if self.output is None:
+            return 2
+        return 0 if all(s.status is Status.ACCEPTED for s in self.sources) else 3
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+
+def discover(inputs: Sequence[Path], *, exclude: Sequence[Path] = ()) -> tuple[list[Path], list[Path]]:
+    """Return (files to read, paths that do not exist): folders searched recursively, in sorted order."""
+    skip = {p.resolve() for p in exclude}
+    seen: set[Path] = set()
+    files: list[Path] = []
+    missing: list[Path] = []
+
+    def take(path: Path) -> None:
+        resolved = path.resolve()
+        if resolved not in seen and resolved not in skip:
+            seen.add(resolved)
+            files.append(path)
+
+    for item in inputs:
+        if item.is_dir():
+            found = []
+            # os.walk does not follow links to folders, so a link loop cannot trap the search.
+            for folder, dirs, names in os.walk(item):
+                dirs.sort()
+                found += [Path(folder) / n for n in names if _spreadsheet_name(n)]
+            for path in sorted(found):
+                if not _our_temporary(path, exclude):
+                    take(path)
+        elif item.exists():
+            take(item)
+        else:
+            missing.append(item)
+    return files, missing
+
+
+def _spreadsheet_name(name: str) -> bool:
+    # Office writes ~$name.xlsx lock files next to open workbooks; they are not inputs.
+    return not name.startswith("~$") and Path(name).suffix.lower() in SPREADSHEET_SUFFIXES
+
+
+def _our_temporary(path: Path, outputs: Sequence[Path]) -> bool:
+    """Return True for a temporary file of one of our outputs (a run still going, or one killed)."""
+    return any(path.parent.resolve() == o.parent.resolve() and path.name.startswith(f".{o.stem}.") for o in outputs)
+
+
+# --- one file (runs in a worker process) --------------------------------------------------------
+
+_devnull: IO[str] | None = None
+
+
+def _init_worker(memory: int | None) -> None:
+    """Prepare a worker: a sink for the time-budget watchdog and, on POSIX, a memory bound."""
+    global _devnull
+    _devnull = Path(os.devnull).open("w")  # noqa: SIM115 - kept open for the worker's lifetime
+    if memory is not None:
+        try:
+            import resource
+        except ImportError:  # Windows has no resource limits
+            return
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = memory if hard == resource.RLIM_INFINITY else min(memory, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _budget(size: int) -> float:
+    return SECONDS_PER_FILE + SECONDS_PER_MB * size / 2**20
+
+
+def process_file(file: str, config: Config, limits: Limits = LIMITS, seconds: float | None = None) -> FileResult:
+    """Return the compact rows of the workbook ``file``, or a result saying why it was rejected."""
+    # faulthandler's watchdog is a C thread: it stops this worker process even while a reader
+    # is stuck inside Rust code that never returns to Python. The parent sees the pool break
+    # and finds the file by re-running it alone.
+    sink = _devnull
+    if sink is not None:
+        faulthandler.dump_traceback_later(seconds or SECONDS_PER_FILE, exit=True, file=sink)
+    try:
+        return _process(file, config, limits, seconds)
+    finally:
+        if sink is not None:
+            faulthandler.cancel_dump_traceback_later()
+
+
+def _process(file: str, config: Config, limits: Limits, seconds: float | None) -> FileResult:
+    path = Path(file)
+    try:
+        data = read_bytes(path, limits)
+    except SourceError as exc:
+        return FileResult(file, reason=exc.message)
+    sink = _devnull
+    if sink is not None and seconds is None:
+        # Now that the size is known, the budget grows with it.
+        faulthandler.dump_traceback_later(_budget(len(data)), exit=True, file=sink)
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        package = open_workbook(data, file, limits)
+        with package.zip:
+            if is_consolidated(package.sheets):
+                return _from_consolidated(file, digest, read_consolidated(package))
+            result = read_workbook(path, package=package)
+        return _from_department(file, digest, result, validate(result, config))
+    except SourceError as exc:
+        return FileResult(file, digest, reason=exc.message)
+    except MemoryError:
+        return FileResult(file, digest, reason="读取此文件所需内存超过上限，疑似异常文件，未汇入")
+    except Exception as exc:  # noqa: BLE001 - one bad file must never stop the run
+        return FileResult(file, digest, reason=f"读取时发生程序错误（{type(exc).__name__}: {exc}），未汇入")
+    except BaseException as exc:
+        # A panic inside a Rust reader surfaces as pyo3's PanicException, a BaseException.
+        if type(exc).__name__ != "PanicException":
+            raise
+        return FileResult(file, digest, reason=f"读取程序无法处理此文件（{exc}），文件可能已损坏，未汇入")
+
+
+def region_of(code: str) -> str:
+    """Return the 6-digit 区划 at the start of a 项目编码, or '' when it has none."""
+    code = normalise_code(code)
+    return code[:6] if len(code) >= 6 and code[:6].isdigit() else ""
+
+
+def _from_department(file: str, digest: str, result: ReadResult, findings: list[Finding]) -> FileResult:
+    dept = result.department
+    projects = dept.projects
+    by_sheet = {p.sheet: n for n, p in enumerate(projects) if p.sheet}
+    by_code: dict[str, int] = {}
+    for n, p in enumerate(projects):
+        by_code.setdefault(p.code, n)
+    counts = [[0, 0] for _ in projects]
+    issues: list[Row] = []
+    for f in findings:
+        owner = by_sheet.get(f.sheet) if f.sheet in by_sheet else by_code.get(f.project_code)
+        if owner is not None and f.severity is not Severity.INFO:
+            counts[owner][0 if f.severity is Severity.ERROR else 1] += 1
+        issues.append(
+            (f.severity.label, f.code, f.message, f.unit_code or dept.unit_code, f.project_code, f.value,
+             file, f.sheet or "", f.cell or "")
+        )  # fmt: skip
+    rows: list[Row] = []
+    indicators: list[Row] = []
+    for n, p in enumerate(projects):
+        plan = [None if v is None else float(v / 100) for v in p.spending_plan]
+        rows.append(
+            (region_of(p.code), p.unit_code or dept.unit_code, p.unit_name or dept.unit_name, p.code, p.name,
+             p.budget, p.fiscal_funds, p.other_funds, *plan, p.goal, p.use_of_funds, len(p.indicators),
+             counts[n][0], counts[n][1], file, p.sheet or "")
+        )  # fmt: skip
+        for ind in p.indicators:
+            text = ind.value_raw or ind.value
+            value = parse_value(text)
+            where = ind.where("value")
+            indicators.append(
+                (p.code, ind.level1, ind.level2, ind.level3, ind.description, text, value.operator or "",
+                 None if value.number is None else float(value.number), value.unit, value.kind.label, ind.basis,
+                 file, (where.sheet if where else None) or p.sheet or "", (where.cell if where else None) or "")
+            )  # fmt: skip
+    regions = Counter(r for r in (row[_P["区划"]] for row in rows) if r)
+    unit = (dept.unit_code, dept.unit_name, regions.most_common(1)[0][0] if regions else "", dept.year, file)
+    budget = sum((p.budget for p in projects if p.budget is not None), Decimal(0))
+    return FileResult(file, digest, "", False, dept.unit_code, budget, [unit], rows, indicators, issues)
+
+
+def _from_consolidated(file: str, digest: str, rows: ConsolidatedRows) -> FileResult:
+    budget = sum((r[_P["预算数"]] for r in rows.projects if r[_P["预算数"]] is not None), Decimal(0))
+    picks = [UNIT_COLUMNS.index(c) for c in ("单位编码", "单位名称", "区划", "预算年度", "来源文件")]
+    units = [tuple(u[i] for i in picks) for u in rows.units]
+    return FileResult(file, digest, "", True, "", budget, units, rows.projects, rows.indicators, rows.issues)
+
+
+# --- the worker pool ---------------------------------------------------------------------------
+
+
+def _run(
+    files: list[str], work: Callable[[str], FileResult], workers: int, memory: int | None, seconds: float | None
+) -> Iterator[FileResult]:
+    """Yield each file's result in input order, surviving workers that die."""
+    start = 0
+    while start < len(files):
+        done = 0
+        try:
+            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(memory,)) as pool:
+                chunk = max(1, min(CHUNKSIZE, (len(files) - start) // (workers * 4)))
+                for result in pool.map(work, files[start:], chunksize=chunk):
+                    done += 1
+                    yield result
+            return
+        except BrokenProcessPool:
+            pass
+        # The files a dead worker may have held are re-run alone; if the culprit lies further
+        # on, the pool breaks again later and the next window is searched.
+        start += done
+        window = files[start : start + (workers + 1) * CHUNKSIZE * 2]
+        for file in window:
+            yield _alone(file, work, memory, seconds)
+        start += len(window)
+
+
+def _alone(file: str, work: Callable[[str], FileResult], memory: int | None, seconds: float | None) -> FileResult:
+    began = time.monotonic()
+    try:
+        with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(memory,)) as pool:
+            return pool.submit(work, file).result()
+    except BrokenProcessPool:
+        pass
+    elapsed = time.monotonic() - began
+    try:
+        data = Path(file).read_bytes()
+    except OSError:
+        data = b""
+    digest = hashlib.sha256(data).hexdigest() if data else ""
+    if elapsed >= (seconds or _budget(len(data))):
+        return FileResult(file, digest, reason=f"处理超过 {elapsed:.0f} 秒仍未完成，疑似异常文件，已跳过")
+    return FileResult(file, digest, reason=CRASHED)
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Unit:
+    code: str
+    name: str
+    region: str
+    year: int | None
+    file: str
+    projects: int = 0
+    budget: Decimal = Decimal(0)
+    fiscal: Decimal = Decimal(0)
+    other: Decimal = Decimal(0)
+    errors: int = 0
+    warnings: int = 0
+
+    def row(self) -> Row:
+        return (self.code, self.name, self.region, self.year, self.projects, self.budget, self.fiscal, self.other,
+                self.file)  # fmt: skip
+
+
+@dataclass
+class _CodeUse:
+    file: str
+    sheet: str
+    unit_code: str
+    code: str
+    budget: Decimal | None
+
+
+class _Ledger:
+    """Everything the run keeps between files: small per unit and per project, never per indicator."""
+
+    def __init__(self) -> None:
+        self.sources: list[SourceOutcome] = []
+        self.first_by_hash: dict[str, SourceOutcome] = {}
+        self.units: dict[tuple[str, str], _Unit] = {}
+        self.unit_of_file: dict[str, tuple[str, str]] = {}
+        self.codes: list[tuple[str, _CodeUse]] = []
+        self.input_projects = 0
+        self.input_indicators = 0
+        self.input_budget = Decimal(0)
+
+    def add(self, result: FileResult, writer: ConsolidatedWriter) -> SourceOutcome:
+        first = self.first_by_hash.get(result.sha256) if result.sha256 else None
+        if first is not None:
+            if first.status is Status.ACCEPTED:
+                reason = DUPLICATE.format(first=first.file)
+                outcome = SourceOutcome(result.file, result.sha256, Status.DUPLICATE, reason)
+            else:
+                reason = f"{first.reason}（与「{first.file}」内容相同）"
+                outcome = SourceOutcome(result.file, result.sha256, Status.REJECTED, reason)
+        elif not result.ok:
+            outcome = SourceOutcome(result.file, result.sha256, Status.REJECTED, result.reason)
+        else:
+            outcome = self._accept(result, writer)
+        if result.sha256:
+            self.first_by_hash.setdefault(result.sha256, outcome)
+        self.sources.append(outcome)
+        return outcome
+
+    def _accept(self, result: FileResult, writer: ConsolidatedWriter) -> SourceOutcome:
+        for code, name, region, year, file in result.units:
+            key = (file, code)
+            if key not in self.units:
+                self.units[key] = _Unit(code, name, region, year, file)
+            self.unit_of_file.setdefault(file, key)
+        for row in result.projects:
+            self._project(row)
+        self._count_issues(result.issues)
+        writer.projects(result.projects)
+        writer.indicators(result.indicators)
+        writer.issues(result.issues)
+        self.input_projects += len(result.projects)
+        self.input_indicators += len(result.indicators)
+        self.input_budget += result.budget
+        reason = ""
+        if result.consolidated:
+            files = len({u[4] for u in result.units} | {r[_P["来源文件"]] for r in result.projects})
+            reason = f"汇总工作簿：含 {len(result.units)} 个单位、{files} 个来源文件"
+        return SourceOutcome(
+            result.file, result.sha256, Status.ACCEPTED, reason, result.unit_code, len(result.projects), result.budget
+        )
+
+    def _project(self, row: Row) -> None:
+        file, code = row[_P["来源文件"]], row[_P["单位编码"]]
+        key = (file, code)
+        unit = self.units.get(key)
+        if unit is None:
+            # A project sheet naming another unit than its workbook's 部门 sheet: its own unit.
+            unit = self.units[key] = _Unit(code, row[_P["单位名称"]], row[_P["区划"]], None, file)
+            self.unit_of_file.setdefault(file, key)
+        unit.projects += 1
+        unit.budget += row[_P["预算数"]] or 0
+        unit.fiscal += row[_P["财政资金"]] or 0
+        unit.other += row[_P["其他资金"]] or 0
+        self.codes.append(
+            (row[_P["项目编码"]], _CodeUse(file, row[_P["工作表"]], code, row[_P["项目编码"]], row[_P["预算数"]]))
+        )
+
+    def _count_issues(self, rows: list[Row]) -> None:
+        for row in rows:
+            severity = _SEVERITY_BY_LABEL.get(row[_I["级别"]])
+            if severity is None or severity is Severity.INFO:
+                continue
+            file = row[_I["来源文件"]]
+            key = (file, row[_I["单位编码"]])
+            unit = self.units.get(key) or self.units.get(self.unit_of_file.get(file, ("", "")))
+            if unit is not None:
+                if severity is Severity.ERROR:
+                    unit.errors += 1
+                else:
+                    unit.warnings += 1
+
+    def cross_file_duplicates(self) -> tuple[list[Row], int, Decimal]:
+        """Return the PT-CODE-005 rows for codes used in more than one file, their count and money."""
+        rows: list[Row] = []
+        money = Decimal(0)
+        count = 0
+        for code, uses in find_duplicates(self.codes).items():
+            files = list(dict.fromkeys(u.file for u in uses))
+            if len(files) < 2:
+                continue  # duplicates within one file are the department rule's finding
+            count += 1
+            named = "、".join(f"「{f}」" for f in files)
+            message = (
+                f"{CROSS_FILE_PREFIX}项目编码「{code}」出现在 {len(files)} 个文件中：{named}；"
+                "同一项目不应重复申报，请核实后只保留一份"
+            )
+            for use in uses:
+                money += use.budget or 0
+                label = Severity.ERROR.label
+                rows.append((label, "PT-CODE-005", message, use.unit_code, use.code, use.code, use.file, use.sheet, ""))
+        self._count_issues(rows)
+        return rows, count, money
+
+    def summary(self, report: Report) -> SummaryData:
+        """Return 汇总's rows (by 区划, then 单位, with subtotals and a total), chart data and checks."""
+        groups: dict[str, dict[str, _Unit]] = defaultdict(dict)
+        for unit in self.units.values():
+            region = unit.region or UNKNOWN_REGION
+            key = unit.code or unit.name
+            merged = groups[region].get(key)
+            if merged is None:
+                groups[region][key] = _Unit(unit.code, unit.name, region, unit.year, unit.file)
+                merged = groups[region][key]
+            merged.projects += unit.projects
+            merged.budget += unit.budget
+            merged.fiscal += unit.fiscal
+            merged.other += unit.other
+            merged.errors += unit.errors
+            merged.warnings += unit.warnings
+        rows: list[tuple[SummaryKind, Row]] = []
+        regions: list[tuple[str, int, int, Decimal]] = []
+        total = _Unit("", "合计", "", None, "")
+        ordered = sorted(groups, key=lambda r: (r == UNKNOWN_REGION, r))
+        for region in ordered:
+            units = sorted(groups[region].values(), key=lambda u: (u.code, u.name))
+            sub = _Unit("", "小计", region, None, "")
+            for u in units:
+                rows.append(("unit", (region, u.code, u.name, 1, u.projects, u.budget, u.fiscal, u.other, u.errors,
+                                      u.warnings)))  # fmt: skip
+                for acc in (sub, total):
+                    acc.projects += u.projects
+                    acc.budget += u.budget
+                    acc.fiscal += u.fiscal
+                    acc.other += u.other
+                    acc.errors += u.errors
+                    acc.warnings += u.warnings
+            rows.append(("subtotal", (region, "", f"{region} 小计", len(units), sub.projects, sub.budget, sub.fiscal,
+                                      sub.other, sub.errors, sub.warnings)))  # fmt: skip
+            regions.append((region, len(units), sub.projects, sub.budget))
+        units_total = sum(len(g) for g in groups.values())
+        rows.append(("total", ("合计", "", "", units_total, total.projects, total.budget, total.fiscal, total.other,
+                               total.errors, total.warnings)))  # fmt: skip
+        written = report.written or Written()
+        checks: list[tuple[str, Any]] = [
+            ("输入文件数", len(report.sources)),
+            ("已汇入", report.count(Status.ACCEPTED)),
+            ("已拒绝", report.count(Status.REJECTED)),
+            ("重复（内容相同，只汇入一次）", report.count(Status.DUPLICATE)),
+            ("输入项目数（已汇入的文件）", report.input_projects),
+            ("项目表行数", written.rows.get(PROJECTS, 0)),
+            ("输入指标数（已汇入的文件）", report.input_indicators),
+            ("指标表行数", written.rows.get(INDICATORS, 0)),
+            ("输入预算数合计（万元）", report.input_budget),
+            ("项目表预算数合计（万元）", written.budget),
+            ("是否一致", "是" if report.reconciled else "否"),
+            ("跨文件重复的项目编码数（PT-CODE-005）", report.duplicate_codes),
+            ("重复编码涉及的预算数（万元）", report.duplicate_budget),
+        ]
+        return SummaryData(rows, regions, checks, report.reconciled)
+
+
+def consolidate(
+    inputs: Sequence[Path],
+    output: Path,
+    *,
+    parquet_dir: Path | None = None,
+    workers: int | None = None,
+    config: Config | None = None,
+    limits: Limits = LIMITS,
+    max_rows: int = EXCEL_MAX_ROWS,
+    seconds_per_file: float | None = None,
+    worker_memory: int | None = WORKER_MEMORY,
+    on_start: Callable[[int], None] | None = None,
+    on_file: Callable[[SourceOutcome], None] | None = None,
+) -> Report:
+    """Return the report of merging ``inputs`` into ``output``; raise OutputError if it cannot be written."""
+    began = time.monotonic()
+    if output.suffix.lower() != ".xlsx":
+        raise OutputError(f"输出文件 {output} 应以 .xlsx 结尾")
+    if output.is_dir():
+        raise OutputError(f"输出 {output} 是一个文件夹，请给出 .xlsx 文件名")
+    explicit = {p.resolve() for p in inputs if p.is_file()}
+    if output.resolve() in explicit:
+        raise OutputError(f"输出文件 {output} 也是输入之一；输入不会被修改，请换一个输出文件名")
+    files, missing = discover(inputs, exclude=[output])
+    report = Report(None, None, [SourceOutcome(str(p), "", Status.REJECTED, "文件或文件夹不存在") for p in missing])
+    if on_start is not None:
+        on_start(len(files) + len(missing))
+    for outcome in report.sources:
+        if on_file is not None:
+            on_file(outcome)
+    if not files:
+        report.seconds = time.monotonic() - began
+        return report
+    try:
+        writer = ConsolidatedWriter(output, max_rows=max_rows, parquet_dir=parquet_dir)
+    except OSError as exc:
+        raise OutputError(f"无法在 {output.parent} 写入输出文件：{exc.strerror or exc}") from None
+    ledger = _Ledger()
+    ledger.sources = report.sources
+    try:
+        work = partial(process_file, config=config or Config(), limits=limits, seconds=seconds_per_file)
+        count = workers or os.cpu_count() or 1
+        for result in _run([str(p) for p in files], work, count, worker_memory, seconds_per_file):
+            outcome = ledger.add(result, writer)
+            if on_file is not None:
+                on_file(outcome)
+        report.input_projects = ledger.input_projects
+        report.input_indicators = ledger.input_indicators
+        report.input_budget = ledger.input_budget
+        if not any(s.status is Status.ACCEPTED for s in ledger.sources):
+            writer.abort()
+            report.seconds = time.monotonic() - began
+            return report
+        rows, report.duplicate_codes, report.duplicate_budget = ledger.cross_file_duplicates()
+        writer.issues(rows)
+        report.written = writer.counts()
+        report.reconciled = (
+            report.written.rows.get(PROJECTS) == report.input_projects
+            and report.written.rows.get(INDICATORS) == report.input_indicators
+            and report.written.budget == report.input_budget
+        )
+        summary = ledger.summary(report)
+        units = [u.row() for u in ledger.units.values()]
+        report.written = writer.finish(summary, units, [s.row() for s in ledger.sources])
+    except OSError as exc:
+        writer.abort()
+        raise OutputError(f"写入 {output} 失败：{exc.strerror or exc}") from None
+    except BaseException:
+        writer.abort()
+        raise
+    report.output = output
+    report.parquet_dir = parquet_dir
+    report.seconds = time.monotonic() - began
+    return report

@@ -1,0 +1,115 @@
+"""Reads a consolidated workbook back into its rows, so a lower level's result merges again.
+
+Columns are found by their header in row 1 (never by position), continuation sheets (指标2 …)
+are read after their first sheet, and every row keeps the 来源文件 it already carried. The
+cross-file duplicate-code findings are dropped: the consolidation that reads them recomputes
+them over everything it merges.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from python_calamine import CalamineError, CalamineWorkbook
+
+from perfxl.errors import SourceError
+from perfxl.readers.grid import a1, cell_text
+from perfxl.readers.safety import WorkbookPackage
+from perfxl.tables import (
+    CONSOLIDATED_MARKERS,
+    CROSS_FILE_PREFIX,
+    INDICATOR_COLUMNS,
+    INDICATORS,
+    ISSUE_COLUMNS,
+    ISSUES,
+    PROJECT_COLUMNS,
+    PROJECTS,
+    UNIT_COLUMNS,
+    UNITS,
+    Kind,
+    kind,
+)
+from perfxl.values import parse_amount
+
+Row = tuple[Any, ...]
+_RULE = ISSUE_COLUMNS.index("规则")
+_MESSAGE = ISSUE_COLUMNS.index("说明")
+
+
+@dataclass
+class ConsolidatedRows:
+    """The rows of a consolidated workbook, each a tuple in its table's column order."""
+
+    units: list[Row] = field(default_factory=list)
+    projects: list[Row] = field(default_factory=list)
+    indicators: list[Row] = field(default_factory=list)
+    issues: list[Row] = field(default_factory=list)
+
+
+def is_consolidated(sheet_names: list[str] | dict[str, Any]) -> bool:
+    """Return True when the sheet names are those of a consolidated workbook (来源, 项目, 指标)."""
+    return set(sheet_names) >= CONSOLIDATED_MARKERS
+
+
+def read_consolidated(package: WorkbookPackage) -> ConsolidatedRows:
+    """Return every row of the consolidated workbook in ``package``, or raise SourceError."""
+    rows = ConsolidatedRows()
+    try:
+        with CalamineWorkbook.from_filelike(io.BytesIO(package.data)) as book:
+            names = list(book.sheet_names)
+            rows.units = list(_table(book, names, UNITS, UNIT_COLUMNS, package.file))
+            rows.projects = list(_table(book, names, PROJECTS, PROJECT_COLUMNS, package.file))
+            rows.indicators = list(_table(book, names, INDICATORS, INDICATOR_COLUMNS, package.file))
+            rows.issues = [
+                row
+                for row in _table(book, names, ISSUES, ISSUE_COLUMNS, package.file)
+                if not (row[_RULE] == "PT-CODE-005" and str(row[_MESSAGE]).startswith(CROSS_FILE_PREFIX))
+            ]
+    except CalamineError as exc:
+        raise SourceError(package.file, f"汇总工作簿已损坏（{exc}）") from None
+    return rows
+
+
+def _sheets_of(names: list[str], table: str) -> list[str]:
+    """Return the sheets holding ``table``: its own and its continuations (指标2, 指标3 …) in order."""
+    pattern = re.compile(rf"{re.escape(table)}(\d*)")
+    found = [(int(m.group(1) or 1), name) for name in names if (m := pattern.fullmatch(name))]
+    return [name for _, name in sorted(found)]
+
+
+def _table(book: CalamineWorkbook, names: list[str], table: str, columns: tuple[str, ...], file: str) -> Iterator[Row]:
+    kinds = [kind(c) for c in columns]
+    for sheet_name in _sheets_of(names, table):
+        rows = book.get_sheet_by_name(sheet_name).iter_rows()
+        header = [cell_text(v).strip() for v in next(rows, [])]
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise SourceError(file, f"汇总工作簿的「{sheet_name}」表缺少列：{'、'.join(missing)}")
+        where = [header.index(c) for c in columns]
+        for r, values in enumerate(rows, 1):
+            if not any(v != "" for v in values):
+                continue
+            yield tuple(
+                _value(values[i] if i < len(values) else "", k, file, sheet_name, r, i, col)
+                for i, k, col in zip(where, kinds, columns, strict=True)
+            )
+
+
+def _value(value: Any, k: Kind, file: str, sheet: str, row: int, col: int, column: str) -> Any:
+    """Return a cell as its column holds it: text, exact money, or a number (None when blank)."""
+    if k is Kind.TEXT:
+        return cell_text(value)
+    if value == "" or value is None:
+        return None
+    if k is Kind.MONEY:
+        amount: Decimal | None = parse_amount(value) if isinstance(value, int | float | str) else None
+        if amount is not None:
+            return amount
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value) if k is Kind.INTEGER else float(value)
+    raise SourceError(file, f"汇总工作簿「{sheet}」表 {a1(row, col)} 的{column}「{cell_text(value)}」不是数字")

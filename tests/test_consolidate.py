@@ -1,0 +1,416 @@
+"""perfxl consolidate on real files: department workbooks, a copy, and hostile inputs.
+
+The departments are written by perfxl's own writer from the two example documents and from
+synthetic departments derived from them; the hostile files are what arrives at a finance
+bureau in practice (exports from other systems, truncated downloads, password-protected
+workbooks) plus crafted attacks (zip bombs, absurd sheet ranges, formula and XML injection).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+import re
+import shutil
+import struct
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+import xlsxwriter
+from msoffcrypto.format.ooxml import OOXMLFile
+from python_calamine import CalamineWorkbook
+from typer.testing import CliRunner
+
+from perfxl.cli import app
+from perfxl.consolidate import consolidate
+from perfxl.model import Department
+from perfxl.readers.workbook import read_workbook
+from perfxl.tables import COLUMNS, CROSS_FILE_PREFIX, SHEETS, Status
+from perfxl.writers.workbook import write_department_workbook
+from tests.generate import department, seed_departments
+from tests.lo import SOFFICE, sheets_as_csv
+
+runner = CliRunner()
+FORMULA_NAME = '=HYPERLINK("http://evil","点我")'
+DDE_NAME = "=cmd|' /C calc'!A0"
+# Shaped like XlsxWriter's pre-rendered rich strings: unescaped, it would inject a formula cell.
+XML_NAME = '<r><t>x</t></r></is></c><c r="Z1"><f>HYPERLINK("http://evil","x")</f></c><c><is><r><t>y</t></r>'
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass
+class Case:
+    """The input folder, the files in it by role, and the first consolidation of it."""
+
+    folder: Path
+    accepted: list[Path]
+    copy: Path
+    hostile: dict[str, Path]
+    output: Path
+    parquet: Path
+    exit_code: int
+    stdout: str
+    hashes: dict[Path, str]
+
+
+def digest(path: Path) -> str:
+    """Return the SHA-256 of the file at ``path``."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def table(book: Path, name: str) -> list[dict[str, Any]]:
+    """Return the rows of sheet ``name`` (and its continuations) as dicts keyed by the header."""
+    with CalamineWorkbook.from_path(str(book)) as wb:
+        names = [n for n in wb.sheet_names if re.fullmatch(rf"{name}\d*", n)]
+        rows: list[dict[str, Any]] = []
+        for sheet in names:
+            grid = wb.get_sheet_by_name(sheet).to_python()
+            rows += [dict(zip(grid[0], row, strict=True)) for row in grid[1:]]
+        return rows
+
+
+def sheet_xml(book: Path, name: str) -> str:
+    """Return the XML of the sheet called ``name``."""
+    with zipfile.ZipFile(book) as zf:
+        workbook = zf.read("xl/workbook.xml").decode()
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode()
+        rid = re.search(rf'<sheet name="{name}" sheetId="\d+" r:id="(rId\d+)"', workbook)
+        assert rid is not None
+        target = re.search(rf'Id="{rid.group(1)}"[^>]*Target="([^"]+)"', rels) or re.search(
+            rf'Target="([^"]+)"[^>]*Id="{rid.group(1)}"', rels
+        )
+        assert target is not None
+        return zf.read("xl/" + target.group(1).lstrip("/").removeprefix("xl/")).decode()
+
+
+def rewrite(source: Path, target: Path, changes: dict[str, bytes]) -> Path:
+    """Return ``target``: a copy of the workbook ``source`` with the parts in ``changes`` replaced."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, changes.get(info.filename, zin.read(info)))
+    return target
+
+
+def escape(text: str) -> str:
+    """Return ``text`` escaped for XML character data."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --- hostile files -----------------------------------------------------------------------------
+
+
+def zip_bomb(good: Path, target: Path) -> Path:
+    """Return a workbook whose first sheet expands from a few hundred KB to 256 MB of XML."""
+    payload = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    payload += b" " * (256 << 20) + b"</sheetData></worksheet>"
+    return rewrite(good, target, {"xl/worksheets/sheet1.xml": payload})
+
+
+def declared_giant(good: Path, target: Path) -> Path:
+    """Return a tiny workbook whose zip directory declares a 3 GB sheet (the sizes are patched)."""
+    rewrite(good, target, {})
+    data = bytearray(target.read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    central = data.find(b"PK\x01\x02" + bytes(0))
+    while central != -1:
+        name_len = struct.unpack_from("<H", data, central + 28)[0]
+        if data[central + 46 : central + 46 + name_len] == name:
+            struct.pack_into("<I", data, central + 24, 3 << 30)  # uncompressed size
+            break
+        central = data.find(b"PK\x01\x02", central + 4)
+    target.write_bytes(bytes(data))
+    return target
+
+
+def absurd_dimension(good: Path, target: Path) -> Path:
+    """Return a workbook whose first sheet declares the range A1:XFD1048576."""
+    with zipfile.ZipFile(good) as zf:
+        xml = zf.read("xl/worksheets/sheet1.xml")
+    xml = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', xml)
+    return rewrite(good, target, {"xl/worksheets/sheet1.xml": xml})
+
+
+def far_cell(good: Path, target: Path) -> Path:
+    """Return a workbook with one extra cell at XFD1048576: a dense reader would need 17 billion cells."""
+    with zipfile.ZipFile(good) as zf:
+        xml = zf.read("xl/worksheets/sheet1.xml")
+    far = b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'
+    return rewrite(good, target, {"xl/worksheets/sheet1.xml": xml.replace(b"</sheetData>", far)})
+
+
+def encrypted(good: Path, target: Path) -> Path:
+    """Return ``good`` protected with an opening password, as Excel saves it (an OLE container)."""
+    with good.open("rb") as fh:
+        out = io.BytesIO()
+        OOXMLFile(fh).encrypt("密码123", out)
+    target.write_bytes(out.getvalue())
+    return target
+
+
+def empty_workbook(target: Path) -> Path:
+    """Return a workbook with one empty sheet."""
+    book = xlsxwriter.Workbook(str(target))
+    book.add_worksheet()
+    book.close()
+    return target
+
+
+def other_workbook(target: Path) -> Path:
+    """Return a real workbook that is not a 绩效目标 workbook (a staff list)."""
+    book = xlsxwriter.Workbook(str(target))
+    ws = book.add_worksheet("职工名册")
+    for r, row in enumerate([("姓名", "科室", "电话"), ("张三", "办公室", "0314-1234567"), ("李四", "财务科", "")]):
+        for c, value in enumerate(row):
+            ws.write_string(r, c, value)
+    book.close()
+    return target
+
+
+def with_names(source: Department, names: list[str]) -> Department:
+    """Return a copy of ``source`` whose first projects are renamed to ``names``."""
+    dept = source.model_copy(deep=True)
+    for project, name in zip(dept.projects, names, strict=False):
+        project.name = name
+    return dept
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Case]:
+    root = tmp_path_factory.mktemp("consolidate")
+    folder = root / "inputs"
+    (folder / "县区" / "乡镇").mkdir(parents=True)
+    chengde, zunhua = seed_departments()
+    rng = random.Random(7)
+    accepted = [
+        write_department_workbook(chengde, folder / "承德市工信局.xlsx"),
+        write_department_workbook(zunhua, folder / "县区" / "遵化市数据局.xlsx"),
+        write_department_workbook(department(rng, projects=6), folder / "县区" / "乡镇" / "generated-1.xlsx"),
+        write_department_workbook(department(rng, projects=12), folder / "generated-2.xlsx"),
+    ]
+    # A different department that reuses one of Chengde's project codes: PT-CODE-005 across files.
+    dup = department(rng, projects=5)
+    dup.projects[0].code = chengde.projects[0].code
+    accepted.append(write_department_workbook(dup, folder / "重复编码.xlsx"))
+    names = [FORMULA_NAME, DDE_NAME, "占位名称用于替换"]
+    evil = write_department_workbook(with_names(department(rng, projects=5), names), root / "evil-source.xlsx")
+    sst = zipfile.ZipFile(evil).read("xl/sharedStrings.xml").decode()
+    sst = sst.replace("占位名称用于替换", escape(XML_NAME))
+    accepted.append(rewrite(evil, folder / "注入.xlsx", {"xl/sharedStrings.xml": sst.encode()}))
+    # Sorted after the original, so the original is merged and the copy is the duplicate.
+    copy = shutil.copyfile(accepted[0], folder / "承德市工信局（副本）.xlsx")
+
+    good = accepted[1]
+    html = "<html><head><meta charset='utf-8'></head><body><table><tr><td>项目编码</td></tr></table></body></html>"
+    hostile = {
+        "random": folder / "random.xlsx",
+        "text": folder / "说明.xlsx",
+        "truncated": folder / "truncated.xlsx",
+        "encrypted": encrypted(good, folder / "加密.xlsx"),
+        "html": folder / "导出.xls",
+        "legacy": folder / "旧版.xls",
+        "empty": empty_workbook(folder / "空白.xlsx"),
+        "foreign": other_workbook(folder / "职工名册.xlsx"),
+        "bomb": zip_bomb(good, folder / "bomb.xlsx"),
+        "declared": declared_giant(good, folder / "declared.xlsx"),
+        "dimension": absurd_dimension(good, folder / "dimension.xlsx"),
+        "far": far_cell(good, folder / "far.xlsx"),
+    }
+    hostile["random"].write_bytes(random.Random(1).randbytes(5000))
+    hostile["text"].write_text("这是一个说明文件，不是工作簿。\n请把部门工作簿放在这个文件夹里。\n", encoding="utf-8")
+    hostile["truncated"].write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    hostile["html"].write_text(html, encoding="utf-8")
+    hostile["legacy"].write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2048))
+    # An Office lock file and a non-spreadsheet file: neither is an input.
+    (folder / "~$承德市工信局.xlsx").write_bytes(b"\x00" * 165)
+    (folder / "readme.txt").write_text("不是输入", encoding="utf-8")
+
+    hashes = {p: digest(p) for p in folder.rglob("*") if p.is_file()}
+    output = root / "out" / "合并.xlsx"
+    parquet = root / "out" / "parquet"
+    result = runner.invoke(
+        app, ["consolidate", str(folder), "-o", str(output), "--parquet", str(parquet), "--workers", "2"],
+        env={"COLUMNS": "250"},
+    )  # fmt: skip
+    yield Case(folder, accepted, copy, hostile, output, parquet, result.exit_code, result.stdout, hashes)
+
+
+def test_exit_code_and_closing_summary(case: Case) -> None:
+    assert case.exit_code == 3, case.stdout
+    assert "已汇入 6 个" in case.stdout and "已拒绝 12 个" in case.stdout and "重复 1 个" in case.stdout
+    assert "核对：一致" in case.stdout
+    assert str(case.output.resolve()) in case.stdout.replace("\n", "")
+
+
+def test_six_sheets_with_the_contract_columns(case: Case) -> None:
+    with CalamineWorkbook.from_path(str(case.output)) as wb:
+        assert wb.sheet_names == list(SHEETS)
+        for name in SHEETS:
+            header = wb.get_sheet_by_name(name).to_python()[0]
+            assert tuple(header[: len(COLUMNS[name])]) == COLUMNS[name], name
+
+
+def test_rows_and_money_reconcile_with_the_accepted_inputs(case: Case) -> None:
+    departments = [read_workbook(p).department for p in case.accepted]
+    projects = [p for d in departments for p in d.projects]
+    budget = sum((p.budget for p in projects if p.budget is not None), Decimal(0))
+    rows = table(case.output, "项目")
+    assert len(rows) == len(projects)
+    assert len(table(case.output, "指标")) == sum(len(p.indicators) for p in projects)
+    assert sum(Decimal(repr(r["预算数"])) for r in rows if r["预算数"] != "") == budget
+    assert {r["来源文件"] for r in rows} == {str(p) for p in case.accepted}
+    total = next(r for r in table(case.output, "汇总") if r["区划"] == "合计")
+    assert Decimal(repr(total["预算数"])) == budget and total["项目数"] == len(projects)
+    with CalamineWorkbook.from_path(str(case.output)) as wb:
+        grid = wb.get_sheet_by_name("汇总").to_python()
+    checks = {row[0]: row[5] for row in grid if isinstance(row[0], str) and row[5] != ""}
+    assert checks["是否一致"] == "是"
+    assert checks["输入项目数（已汇入的文件）"] == checks["项目表行数"] == len(projects)
+
+
+def test_every_hostile_file_is_rejected_with_a_chinese_reason(case: Case) -> None:
+    sources = {r["文件"]: r for r in table(case.output, "来源")}
+    for role, path in case.hostile.items():
+        row = sources[str(path)]
+        assert row["状态"] == Status.REJECTED.value, (role, row)
+        assert CJK.search(row["原因"]), (role, row)
+    reasons = {role: sources[str(path)]["原因"] for role, path in case.hostile.items()}
+    assert "加密" in reasons["encrypted"]
+    assert "网页" in reasons["html"]
+    assert "旧版" in reasons["legacy"]
+    assert "空" in reasons["empty"]
+    assert "未找到项目绩效目标表" in reasons["foreign"]
+    assert "压缩炸弹" in reasons["bomb"]
+    assert "解压后" in reasons["declared"]
+    assert "A1:XFD1048576" in reasons["dimension"] and "A1:XFD1048576" in reasons["far"]
+    assert "不完整" in reasons["truncated"]
+    assert "纯文本" in reasons["text"]
+    for path in case.hostile.values():
+        assert str(path) in case.stdout.replace("\n", "")
+
+
+def test_the_copy_is_a_duplicate_and_lock_files_are_not_inputs(case: Case) -> None:
+    sources = {r["文件"]: r for r in table(case.output, "来源")}
+    assert sources[str(case.copy)]["状态"] == Status.DUPLICATE.value
+    assert str(case.accepted[0]) in sources[str(case.copy)]["原因"]
+    assert sources[str(case.copy)]["SHA256"] == sources[str(case.accepted[0])]["SHA256"] == digest(case.copy)
+    assert not any("~$" in f or f.endswith(".txt") for f in sources)
+    assert len(sources) == len(case.accepted) + 1 + len(case.hostile)
+
+
+def test_inputs_are_never_modified(case: Case) -> None:
+    assert {p: digest(p) for p in case.hashes} == case.hashes
+
+
+def test_formula_and_xml_looking_text_arrives_as_text(case: Case) -> None:
+    names = {r["项目名称"] for r in table(case.output, "项目")}
+    assert {FORMULA_NAME, DDE_NAME, XML_NAME} <= names
+    for sheet in SHEETS:
+        xml = sheet_xml(case.output, sheet)
+        assert "<f>" not in xml and "<f " not in xml, sheet
+
+
+def test_same_code_from_two_files_is_reported_and_both_rows_stay(case: Case) -> None:
+    chengde, dup = case.accepted[0], case.accepted[4]
+    code = read_workbook(chengde).department.projects[0].code
+    rows = [r for r in table(case.output, "项目") if r["项目编码"] == code]
+    assert {r["来源文件"] for r in rows} == {str(chengde), str(dup)}
+    findings = [r for r in table(case.output, "问题") if r["规则"] == "PT-CODE-005" and r["项目编码"] == code]
+    assert len(findings) == 2 and all(r["级别"] == "错误" for r in findings)
+    assert all(str(chengde) in r["说明"] and str(dup) in r["说明"] for r in findings)
+    assert all(r["说明"].startswith(CROSS_FILE_PREFIX) for r in findings)
+    with CalamineWorkbook.from_path(str(case.output)) as wb:
+        grid = wb.get_sheet_by_name("汇总").to_python()
+    checks = {row[0]: row[5] for row in grid if isinstance(row[0], str) and row[5] != ""}
+    money = sum(Decimal(repr(r["预算数"])) for r in rows)
+    assert checks["跨文件重复的项目编码数（PT-CODE-005）"] == 1
+    assert Decimal(repr(checks["重复编码涉及的预算数（万元）"])) == money
+    assert "跨文件重复的项目编码 1 个" in case.stdout
+
+
+def test_reconsolidating_the_output_gives_the_same_projects_and_totals(case: Case, tmp_path: Path) -> None:
+    again = tmp_path / "again.xlsx"
+    report = consolidate([case.output], again, workers=1)
+    assert report.exit_code == 0 and report.reconciled
+    for name in ("项目", "指标", "单位"):
+        assert table(again, name) == table(case.output, name), name
+    assert table(again, "问题") == table(case.output, "问题")
+    totals = [r for r in table(case.output, "汇总") if r["区划"] == "合计"]
+    assert [r for r in table(again, "汇总") if r["区划"] == "合计"] == totals
+    sources = table(again, "来源")
+    assert len(sources) == 1 and sources[0]["状态"] == Status.ACCEPTED.value and "汇总工作簿" in sources[0]["原因"]
+
+
+def test_indicators_split_across_sheets_before_the_row_limit(case: Case, tmp_path: Path) -> None:
+    out = tmp_path / "split.xlsx"
+    report = consolidate(case.accepted, out, max_rows=100, workers=1)
+    assert report.reconciled
+    indicators = report.written.rows["指标"] if report.written else 0
+    sheets = [f"指标{n}" if n > 1 else "指标" for n in range(1, -(-indicators // 99) + 1)]
+    issues = report.written.rows["问题"] if report.written else 0
+    issue_sheets = [f"问题{n}" if n > 1 else "问题" for n in range(1, -(-issues // 99) + 1)]
+    with CalamineWorkbook.from_path(str(out)) as wb:
+        assert wb.sheet_names == ["汇总", "单位", "项目", *sheets, *issue_sheets, "来源"]
+        for name in sheets[:-1]:
+            assert len(wb.get_sheet_by_name(name).to_python()) == 100
+    assert len(table(out, "指标")) == indicators
+    # The same rows as the folder run, which met the files in folder order.
+    assert sorted(map(repr, table(out, "指标"))) == sorted(map(repr, table(case.output, "指标")))
+
+
+def test_parquet_tables_match_the_sheets(case: Case) -> None:
+    for name in ("单位", "项目", "指标", "问题", "来源"):
+        parquet = pq.read_table(case.parquet / f"{name}.parquet")
+        assert parquet.column_names == list(COLUMNS[name])
+        assert parquet.num_rows == len(table(case.output, name)), name
+    projects = pq.read_table(case.parquet / "项目.parquet").to_pylist()
+    assert {p["项目名称"] for p in projects} >= {FORMULA_NAME, XML_NAME}
+    assert not list(case.parquet.glob(".*"))
+
+
+def test_libreoffice_opens_the_output(case: Case, tmp_path: Path) -> None:
+    assert SOFFICE is not None, "LibreOffice (soffice) is needed: .ci/run installs it"
+    sheets = sheets_as_csv(case.output, tmp_path)
+    assert set(sheets) == set(SHEETS)
+    assert len(sheets["项目"]) - 1 == len(table(case.output, "项目"))
+    assert any(FORMULA_NAME in row for row in sheets["项目"])
+
+
+def test_nothing_to_merge_writes_nothing(case: Case, tmp_path: Path) -> None:
+    out = tmp_path / "none.xlsx"
+    hostile = [case.hostile["random"], case.hostile["html"]]
+    result = runner.invoke(app, ["consolidate", *map(str, hostile), "-o", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert not out.exists() and not list(tmp_path.iterdir())
+    assert "未写出" in result.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert runner.invoke(app, ["consolidate", str(empty), "-o", str(out)]).exit_code == 2
+
+
+def test_unwritable_output_is_exit_code_2(case: Case, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    result = runner.invoke(app, ["consolidate", str(case.accepted[1]), "-o", str(blocker / "out.xlsx")])
+    assert result.exit_code == 2
+    assert "无法" in result.output
+    same = runner.invoke(app, ["consolidate", str(case.accepted[1]), "-o", str(case.accepted[1])])
+    assert same.exit_code == 2 and digest(case.accepted[1]) == case.hashes[case.accepted[1]]
+
+
+def test_all_merged_is_exit_code_0(case: Case, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["consolidate", *map(str, case.accepted[:2]), "-o", str(tmp_path / "ok.xlsx")])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_file_over_its_time_budget_is_rejected_and_the_run_goes_on(case: Case, tmp_path: Path) -> None:
+    report = consolidate(case.accepted[:2], tmp_path / "slow.xlsx", workers=2, seconds_per_file=0.001)
+    assert report.exit_code == 2
+    assert [s.status for s in report.sources] == [Status.REJECTED, Status.REJECTED]
+    assert all("秒仍未完成" in s.reason for s in report.sources)
