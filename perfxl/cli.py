@@ -331,12 +331,22 @@ def demo(
         console.rule(f"[bold]{path.name}")
         print_department(console, result.department)
         errors = [f for f in findings if f.severity.value == "error"]
-        print_findings(console, errors, title=f"错误（共 {summary_line(findings)}）")
+        print_findings(console, errors, title=f"错误（共 {summary_line(findings)}）", summary=False)
         inspect_path = out / f"{path.stem}.inspect.json"
         validate_path = out / f"{path.stem}.validate.json"
         write_json(public_department(result.department).model_dump(mode="json"), inspect_path)
         write_json(findings_document(findings), validate_path)
         book = write_department_workbook(result.department, out / f"{path.stem}.xlsx")
+        # Read the workbook back, as staff would hand it in: the marks and links point at its cells.
+        book_result = _read(book)
+        book_findings = validate(book_result)
+        write_rollup(book, book_result, book_findings)
+        write_findings(book, book_findings)
+        total = sum((p.budget or 0 for p in book_result.department.projects), Decimal(0))
+        console.print(
+            f"部门工作簿 {book}：「部门汇总」合计 {total:,.2f} 万元，"
+            f"「校验结果」{len(book_findings)} 条，问题单元格已标色并加批注"
+        )
         written += [inspect_path, validate_path, book]
         books.append(book)
     console.rule("[bold]合并")

@@ -544,7 +544,7 @@ class _Ledger:
             ("跨文件重复的项目编码数（PT-CODE-005）", report.duplicate_codes),
             ("重复编码涉及的预算数（万元）", report.duplicate_budget),
         ]
-        return SummaryData(rows, regions, checks, report.reconciled)
+        return SummaryData(rows, regions, checks)
 
 
 def consolidate(

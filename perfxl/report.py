@@ -48,8 +48,8 @@ def summary_line(findings: list[Finding]) -> str:
     return f"{c['error']} 个错误，{c['warning']} 个警告，{c['info']} 个提示"
 
 
-def print_findings(console: Console, findings: list[Finding], title: str) -> None:
-    """Print the findings as a table, most severe first within each project."""
+def print_findings(console: Console, findings: list[Finding], title: str, *, summary: bool = True) -> None:
+    """Print the findings as a table (and a count line unless ``summary`` is False)."""
     table = Table(title=title, show_lines=False, expand=True)
     table.add_column("级别", no_wrap=True)
     table.add_column("规则", no_wrap=True)
@@ -65,7 +65,8 @@ def print_findings(console: Console, findings: list[Finding], title: str) -> Non
             f.message,
         )
     console.print(table)
-    console.print(summary_line(findings))
+    if summary:
+        console.print(summary_line(findings))
 
 
 def _money(value: Decimal | None) -> str:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from perfxl.cli import app, inspect_schema
@@ -141,10 +142,19 @@ def test_demo_writes_reports(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = runner.invoke(app, ["demo", "--out", str(out)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for stem in ("chengde-2025", "zunhua-2025"):
+    for stem, total in (("chengde-2025", 435.16), ("zunhua-2025", 497.12)):
         doc = json.loads((out / f"{stem}.validate.json").read_text(encoding="utf-8"))
         assert doc["counts"]["total"] == len(doc["findings"]) > 0
         assert (out / f"{stem}.inspect.json").exists()
+        book = CalamineWorkbook.from_path(str(out / f"{stem}.xlsx"))
+        assert {"部门汇总", "校验结果"} <= set(book.sheet_names)
+        issues = book.get_sheet_by_name("校验结果").to_python()
+        assert len(issues) - 1 == doc["counts"]["total"] - doc["counts"]["by_code"].get("PT-STR-002", 0)
+        summary = book.get_sheet_by_name("部门汇总").to_python()
+        assert [round(float(row[3]), 2) for row in summary if row[2] == "合计"] == [total]
+    merged = CalamineWorkbook.from_path(str(out / "合并汇总.xlsx"))
+    projects = merged.get_sheet_by_name("项目").to_python()
+    assert len(projects) - 1 == 23
     assert str(out.resolve()) in result.stdout.replace("\n", "")
 
 

@@ -64,7 +64,6 @@ class SummaryData:
     """(区划, 单位数, 项目数, 预算数) per region, the chart's data."""
     checks: list[tuple[str, Any]]
     """(label, value) lines of the reconciliation block."""
-    reconciled: bool
 
 
 @dataclass

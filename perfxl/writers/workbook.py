@@ -2,7 +2,7 @@
 
 A department workbook holds the 部门 sheet, one sheet per project laid out like the official
 绩效目标表, an empty 部门汇总 and the hidden dropdown lists. Every text goes in with
-``write_string``: text from other units is untrusted and must never become a formula.
+``write_text``: text from other units is untrusted and must never become a formula.
 
 A macro-enabled workbook made from the template sources (``MacroBook``) also has a hidden
 ``xlwings.conf`` sheet, code names for the VBA document modules, and on each project form an
@@ -72,6 +72,7 @@ from perfxl.layout import (
 from perfxl.model import Department, Project
 from perfxl.rules.scheme import SCHEMES, Scheme
 from perfxl.textnorm import display_width
+from perfxl.writers.cells import write_text
 
 FONT = "宋体"
 LINE_HEIGHT = 14.5
@@ -138,7 +139,7 @@ def write_department_workbook(
         book = xlsxwriter.Workbook(
             str(tmp),
             {
-                # Belt and braces: every text is written with write_string anyway.
+                # Belt and braces: every text is written with write_text anyway.
                 "strings_to_formulas": False,
                 "strings_to_urls": False,
                 "strings_to_numbers": False,
@@ -177,10 +178,10 @@ def _conf_sheet(book: Workbook, macro: MacroBook) -> None:
     ws.set_column(0, 0, 24)
     ws.set_column(1, 1, 60)
     for row, (key, value) in enumerate(macro.settings):
-        ws.write_string(row, 0, key)
-        ws.write_string(row, 1, value)
+        write_text(ws, row, 0, key)
+        write_text(ws, row, 1, value)
     for row, note in enumerate(macro.notes, len(macro.settings) + 1):
-        ws.write_string(row, 0, note)
+        write_text(ws, row, 0, note)
     ws.hide()
 
 
@@ -251,38 +252,38 @@ class _Writer:
 
         def field(key: str, value: str) -> None:
             nonlocal row
-            ws.write_string(row, 0, DEPT_LABELS[key], f.label)
+            write_text(ws, row, 0, DEPT_LABELS[key], f.label)
             ws.merge_range(row, 1, row, last, "", f.text)
-            ws.write_string(row, 1, value, f.text)
+            write_text(ws, row, 1, value, f.text)
             ws.set_row(row, _height(_text_lines(value, wide)))
             row += 1
 
         field("unit_code", dept.unit_code)
         field("unit_name", dept.unit_name)
         field("title_unit_name", dept.title_unit_name)
-        ws.write_string(row, 0, DEPT_LABELS["year"], f.label)
+        write_text(ws, row, 0, DEPT_LABELS["year"], f.label)
         ws.merge_range(row, 1, row, last, "", f.year)
         if dept.year is not None:
             ws.write_number(row, 1, dept.year, f.year)
         row += 1
         field("overall_goal", dept.overall_goal)
         ws.merge_range(row, 0, row, last, "", f.label)
-        ws.write_string(row, 0, DEPT_LABELS["sub_goals"], f.label)
+        write_text(ws, row, 0, DEPT_LABELS["sub_goals"], f.label)
         row += 1
         for col, head in enumerate(SUB_GOAL_HEADER):
-            ws.write_string(row, col, head, f.header)
+            write_text(ws, row, col, head, f.header)
         row += 1
         for n, sub in enumerate(dept.sub_goals, 1):
             ws.write_number(row, 0, n, f.center)
             cells = (sub.title, sub.use, sub.goal, sub.indicators)
             for col, value in enumerate(cells, 1):
-                ws.write_string(row, col, value, f.text)
+                write_text(ws, row, col, value, f.text)
             lines = max(_text_lines(v, DEPT_WIDTHS[c]) for c, v in enumerate(cells, 1))
             ws.set_row(row, _height(lines))
             row += 1
         field("safeguards", dept.safeguards)
         total = sum((p.budget for p in dept.projects if p.budget is not None), Decimal(0))
-        ws.write_string(row, 0, DEPT_LABELS["total"], f.label)
+        write_text(ws, row, 0, DEPT_LABELS["total"], f.label)
         ws.merge_range(row, 1, row, last, "", f.money)
         ws.write_formula(row, 1, f"={TOTAL_NAME}", f.money, float(total))
 
@@ -298,7 +299,7 @@ class _Writer:
         self._money_block(ws, p)
         self._plan_block(ws, p)
         goal = _row(ROW_GOAL)
-        ws.write_string(goal, 0, LABEL_GOAL, self.f.label)
+        write_text(ws, goal, 0, LABEL_GOAL, self.f.label)
         self._merged_text(ws, goal, 1, LAST_COL, p.goal)
         ws.set_row(goal, _height(_text_lines(p.goal, sum(FORM_WIDTHS[1:]))))
         self._indicators(ws, p)
@@ -313,15 +314,15 @@ class _Writer:
         title, unit, row = _row(ROW_TITLE), _row(ROW_UNIT), _row(ROW_CODE)
         text = project_title(n, p.name)
         ws.merge_range(title, 0, title, LAST_COL, "", f.title)
-        ws.write_string(title, 0, text, f.title)
+        write_text(ws, title, 0, text, f.title)
         ws.set_row(title, max(32.0, _text_lines(text, sum(FORM_WIDTHS) / 1.5) * 22.0))
         ws.merge_range(unit, 0, unit, LAST_COL - 2, "", f.plain)
-        ws.write_string(unit, 0, f"单位：{p.unit_code} {p.unit_name}".strip(), f.plain)
+        write_text(ws, unit, 0, f"单位：{p.unit_code} {p.unit_name}".strip(), f.plain)
         ws.merge_range(unit, LAST_COL - 1, unit, LAST_COL, "", f.right)
-        ws.write_string(unit, LAST_COL - 1, "单位：万元", f.right)
-        ws.write_string(row, 0, LABEL_CODE, f.label)
+        write_text(ws, unit, LAST_COL - 1, "单位：万元", f.right)
+        write_text(ws, row, 0, LABEL_CODE, f.label)
         self._merged_text(ws, row, COL_CODE, COL_NAME - 2, p.code)
-        ws.write_string(row, COL_NAME - 1, LABEL_NAME, f.label)
+        write_text(ws, row, COL_NAME - 1, LABEL_NAME, f.label)
         self._merged_text(ws, row, COL_NAME, LAST_COL, p.name)
         ws.set_row(row, _height(_text_lines(p.name, sum(FORM_WIDTHS[COL_NAME:]))))
 
@@ -329,13 +330,13 @@ class _Writer:
         f = self.f
         row, use = _row(ROW_MONEY), _row(ROW_USE)
         ws.merge_range(row, 0, use, 0, "", f.label)
-        ws.write_string(row, 0, LABEL_MONEY_BLOCK, f.label)
+        write_text(ws, row, 0, LABEL_MONEY_BLOCK, f.label)
         for col, label, value in (
             (COL_BUDGET, LABEL_BUDGET, p.budget),
             (COL_FISCAL, LABEL_FISCAL, p.fiscal_funds),
             (COL_OTHER, LABEL_OTHER, p.other_funds),
         ):
-            ws.write_string(row, col - 1, label, f.label)
+            write_text(ws, row, col - 1, label, f.label)
             if value is None:
                 ws.write_blank(row, col, None, f.money)
             else:
@@ -348,13 +349,13 @@ class _Writer:
         f = self.f
         head, row = _row(ROW_PLAN_HEAD), _row(ROW_PLAN)
         ws.merge_range(head, 0, row, 0, "", f.label)
-        ws.write_string(head, 0, LABEL_PLAN, f.label)
+        write_text(ws, head, 0, LABEL_PLAN, f.label)
         ends = (*PLAN_COLUMNS[1:], LAST_COL + 1)
         for col, end, label, value in zip(PLAN_COLUMNS, ends, PLAN_LABELS, p.spending_plan, strict=True):
             if end - 1 > col:
                 ws.merge_range(head, col, head, end - 1, "", f.label)
                 ws.merge_range(row, col, row, end - 1, "", f.percent)
-            ws.write_string(head, col, label, f.label)
+            write_text(ws, head, col, label, f.label)
             # A missing checkpoint stays an empty cell: blank is not 0%.
             if value is None:
                 ws.write_blank(row, col, None, f.percent)
@@ -365,7 +366,7 @@ class _Writer:
     def _merged_text(self, ws: Worksheet, row: int, first: int, last: int, text: str) -> None:
         if last > first:
             ws.merge_range(row, first, row, last, "", self.f.text)
-        ws.write_string(row, first, text, self.f.text)
+        write_text(ws, row, first, text, self.f.text)
 
     def _indicators(self, ws: Worksheet, p: Project) -> None:
         f = self.f
@@ -374,7 +375,7 @@ class _Writer:
         for col, label in enumerate(INDICATOR_HEADER):
             if col == basis_col:
                 ws.merge_range(head, col, head, last, "", f.header)
-            ws.write_string(head, col, label, f.header)
+            write_text(ws, head, col, label, f.header)
         ws.set_row(head, 22)
         for i, ind in enumerate(p.indicators):
             row = first + i
@@ -384,7 +385,7 @@ class _Writer:
             for col, value in enumerate(values):
                 if col == basis_col:
                     ws.merge_range(row, col, row, last, "", f.text)
-                ws.write_string(row, col, value, f.center if col < 2 else f.text)
+                write_text(ws, row, col, value, f.center if col < 2 else f.text)
             widths = (*FORM_WIDTHS[:basis_col], sum(FORM_WIDTHS[basis_col:]))
             ws.set_row(row, _height(max(_text_lines(v, w) for v, w in zip(values, widths, strict=True))))
         end = first + len(p.indicators) + SPARE_INDICATOR_ROWS - 1
@@ -408,7 +409,7 @@ class _Writer:
         """Write the 检查 column (each indicator row's findings) and the sheet's status cell above it."""
         ws.set_column(COL_CHECK, COL_CHECK, CHECK_WIDTH)
         ws.write_formula(_row(ROW_TITLE), COL_CHECK, f"={STATUS_FUNCTION}()", self.f.status, "")
-        ws.write_string(_row(ROW_IND_HEAD), COL_CHECK, CHECK_HEADER, self.f.header)
+        write_text(ws, _row(ROW_IND_HEAD), COL_CHECK, CHECK_HEADER, self.f.header)
         for row in range(first, end + 1):
             cells = [xl_rowcol_to_cell(row, col) for col in range(len(INDICATOR_HEADER) - 1)]
             # Blank rows call nothing, so an empty form never starts Python.
@@ -438,21 +439,21 @@ class _Writer:
         ws = self.book.add_worksheet(SUMMARY_SHEET)
         for col, (head, width) in enumerate(zip(SUMMARY_HEADER, SUMMARY_WIDTHS, strict=True)):
             ws.set_column(col, col, width)
-            ws.write_string(0, col, head, self.f.header)
+            write_text(ws, 0, col, head, self.f.header)
         ws.freeze_panes(1, 0)
         _setup_print(ws, landscape=True)
 
     def _lists(self) -> None:
         ws = self.book.add_worksheet(LISTS_SHEET)
         pairs = SCHEMES[self.scheme]
-        ws.write_string(0, 0, INDICATOR_HEADER[0])
+        write_text(ws, 0, 0, INDICATOR_HEADER[0])
         for row, level1 in enumerate(pairs, 1):
-            ws.write_string(row, 0, level1)
+            write_text(ws, row, 0, level1)
         self.book.define_name(LEVEL1_LIST_NAME, _range(LISTS_SHEET, 0, 1, len(pairs)))
         for col, (level1, level2s) in enumerate(pairs.items(), 1):
-            ws.write_string(0, col, level1)
+            write_text(ws, 0, col, level1)
             for row, level2 in enumerate(level2s, 1):
-                ws.write_string(row, col, level2)
+                write_text(ws, row, col, level2)
             self.book.define_name(level1, _range(LISTS_SHEET, col, 1, len(level2s)))
         ws.hide()
 
