@@ -29,7 +29,11 @@ def is_cjk(ch: str) -> bool:
 
 def squash(text: str) -> str:
     """Return ``text`` with layout spaces inside Chinese words removed and other runs folded."""
-    text = _STRAY_SPACE.sub("", text.strip())
+    text = text.strip()
+    # Most cells hold no blank at all, and both substitutions only touch blanks: skip them.
+    if " " not in text and "\t" not in text and "\u00a0" not in text and "\u3000" not in text:
+        return text
+    text = _STRAY_SPACE.sub("", text)
     return _MULTI_SPACE.sub(" ", text)
 
 

@@ -56,10 +56,13 @@ def _value_hit(ind: Indicator, **params: Any) -> Hit:
     return hit("value", indicator=ind, value=ind.value, name=ind.level3, shown=ind.value, **params)
 
 
-def _rows(project: Project) -> Iterator[tuple[Indicator, ParsedValue]]:
-    for ind in project.indicators:
-        if is_substantive(ind):
-            yield ind, parse_value(ind.value)
+def _rows(project: Project, ctx: Context) -> list[tuple[Indicator, ParsedValue]]:
+    # Fifteen rules walk the same substantive rows of a project in turn: filter and parse once.
+    key = (_rows, id(project))  # the project lives in ctx.department, so its id stays its own
+    rows: list[tuple[Indicator, ParsedValue]] | None = ctx.memo.get(key)
+    if rows is None:
+        rows = ctx.memo[key] = [(ind, parse_value(ind.value)) for ind in project.indicators if is_substantive(ind)]
+    return rows
 
 
 def _name(ind: Indicator) -> str:
@@ -127,7 +130,7 @@ def _timeliness_misfit(ind: Indicator, parsed: ParsedValue, year: int | None) ->
 def unreadable_value(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit per value that parses as unrecognised text and no more specific rule explains."""
     year = ctx.department.year
-    for ind, parsed in _rows(project):
+    for ind, parsed in _rows(project, ctx):
         if parsed.kind is not ValueKind.TEXT:
             continue
         explained = (
@@ -153,7 +156,7 @@ def unreadable_value(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def rate_without_percent(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield an error for a numeric satisfaction value without %, a warning for other rates."""
-    for ind, parsed in _rows(project):
+    for ind, parsed in _rows(project, ctx):
         if parsed.kind is not ValueKind.NUMERIC or parsed.unit in ("%", "‰") or is_cost(ind):
             continue
         decimal_ratio = parsed.unit == "" and parsed.number is not None and 0 < parsed.number < 1
@@ -187,7 +190,7 @@ def _capped(ind: Indicator) -> bool:
 )
 def ratio_over_hundred(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield errors for ≥/>100% on capped ratios and for any value above 100%; warn on reverse ≥."""
-    for ind, parsed in _rows(project):
+    for ind, parsed in _rows(project, ctx):
         if not parsed.is_percent or parsed.number is None:
             continue
         name = _name(ind)
@@ -212,7 +215,7 @@ def ratio_over_hundred(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def value_echoes_name(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit when the value equals, or is a ≥6-character part of, the 三级 or the 描述."""
-    for ind, parsed in _rows(project):
+    for ind, parsed in _rows(project, ctx):
         label = _echo(ind, parsed)
         if label is not None:
             yield _value_hit(ind, label=label)
@@ -229,7 +232,7 @@ def value_echoes_name(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def vague_value(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit per vague qualitative value (有所提高, 持续推动 …) that does not echo the name."""
-    for ind, parsed in _rows(project):
+    for ind, parsed in _rows(project, ctx):
         if parsed.kind is ValueKind.VAGUE and _echo(ind, parsed) is None:
             yield _value_hit(ind)
 
@@ -272,7 +275,7 @@ def unit_semantics(project: Project, ctx: Context) -> Iterator[Hit]:
     万元); a rate in a count unit is PT-VAL-002's. Whether a per-session figure was entered as a
     total cannot be seen from the name and unit alone.
     """
-    for ind, parsed in _rows(project):
+    for ind, parsed in _rows(project, ctx):
         if parsed.kind is not ValueKind.NUMERIC:
             continue
         reason = _unit_mismatch(ind, parsed)
@@ -291,7 +294,7 @@ def unit_semantics(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def implicit_operator(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit per numeric value written without an operator."""
-    for ind, parsed in _rows(project):
+    for ind, parsed in _rows(project, ctx):
         if parsed.kind is ValueKind.NUMERIC and not parsed.operator_explicit:
             yield _value_hit(ind)
 
@@ -308,7 +311,7 @@ def implicit_operator(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def value_type_mismatch(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit for a …率 indicator with a date or text value, or a 时限/时间 one with a rate."""
-    for ind, parsed in _rows(project):
+    for ind, parsed in _rows(project, ctx):
         if _rate_with_date_or_text(ind, parsed):
             yield _value_hit(ind, kind=_KIND_WORDS[parsed.kind])
         elif is_date_name(ind.level3) and not is_rate_name(ind.level3) and parsed.is_percent:
@@ -326,7 +329,7 @@ def value_type_mismatch(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def description_embeds_target(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit when the 描述 states a target (…90%以上, ≥95%) instead of defining the measure."""
-    for ind, _ in _rows(project):
+    for ind, _ in _rows(project, ctx):
         if _EMBEDDED_TARGET.search(label_key(ind.description)):
             yield hit("description", indicator=ind, value=ind.description, name=ind.level3, description=ind.description)
 
@@ -339,7 +342,7 @@ def description_embeds_target(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def description_repeats_name(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit when the 描述 is just the 三级 name again."""
-    for ind, _ in _rows(project):
+    for ind, _ in _rows(project, ctx):
         if _norm(ind.description) == _norm(ind.level3):
             yield hit("description", indicator=ind, value=ind.description, name=ind.level3)
 
@@ -355,7 +358,7 @@ def description_repeats_name(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def count_not_numeric(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit per count-type 三级 (…数量, …人数, …企业 …) whose value is not a number."""
-    for ind, parsed in _rows(project):
+    for ind, parsed in _rows(project, ctx):
         if _count_not_numeric(ind, parsed) and _echo(ind, parsed) is None:
             yield _value_hit(ind)
 
@@ -377,7 +380,7 @@ def count_not_numeric(project: Project, ctx: Context) -> Iterator[Hit]:
 def satisfaction_value(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield an error for a non-% satisfaction value, warnings for the operator or a low target, info at the ceiling."""
     limits = ctx.config.thresholds
-    for ind, parsed in _rows(project):
+    for ind, parsed in _rows(project, ctx):
         if not _is_satisfaction(ind):
             continue
         if not parsed.is_percent or parsed.number is None:
@@ -414,7 +417,7 @@ def satisfaction_subject(project: Project, ctx: Context) -> Iterator[Hit]:
     and 资金用途; it cannot tell whether the surveyed population really matches the beneficiaries.
     """
     enforcement = any(w in project.name or w in project.use_of_funds for w in _ENFORCEMENT_WORDS)
-    for ind, _ in _rows(project):
+    for ind, _ in _rows(project, ctx):
         if not _is_satisfaction(ind):
             continue
         name = _name(ind)
@@ -442,7 +445,7 @@ def satisfaction_tiny_population(project: Project, ctx: Context) -> Iterator[Hit
     limit = Decimal(ctx.config.thresholds.tiny_population)
     counts = [
         (ind, parsed)
-        for ind, parsed in _rows(project)
+        for ind, parsed in _rows(project, ctx)
         if canonical_level1(ind.level1) != SATISFACTION
         and parsed.kind is ValueKind.NUMERIC
         and parsed.unit in _POPULATION_UNITS
@@ -453,7 +456,7 @@ def satisfaction_tiny_population(project: Project, ctx: Context) -> Iterator[Hit
     if not counts:
         return
     count_ind, count = counts[0]
-    for ind, parsed in _rows(project):
+    for ind, parsed in _rows(project, ctx):
         if _is_satisfaction(ind) and parsed.is_percent:
             yield _value_hit(ind, count_name=count_ind.level3, count=f"{count.number:f}")
 
@@ -500,7 +503,7 @@ def satisfaction_block_measure(project: Project, ctx: Context) -> Iterator[Hit]:
 def timeliness_value(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit per 时效 value that is a frequency, a bare number, text, or a deadline in another year."""
     year = ctx.department.year
-    for ind, parsed in _rows(project):
+    for ind, parsed in _rows(project, ctx):
         variant = _timeliness_misfit(ind, parsed, year)
         if variant is not None:
             yield _value_hit(ind, template=variant, year=year)

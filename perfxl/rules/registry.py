@@ -58,6 +58,8 @@ class Context:
 
     config: Config
     department: Department
+    memo: dict[Any, Any] = field(default_factory=dict)
+    """Values several rules derive from the same subject, computed once per run (keys name their owner)."""
 
 
 ProjectCheck = Callable[[Project, Context], Iterable[Hit]]

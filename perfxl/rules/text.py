@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from perfxl.model import Department, Indicator, Project, Severity
 from perfxl.rules.money import q2, unit_family
@@ -256,15 +257,30 @@ def _row_key(ind: Indicator) -> tuple[str, str, str]:
     return canonical_level2(ind.level2), label_key(ind.level3), label_key(ind.description)
 
 
-def row_similarity(a: Project, b: Project) -> tuple[int, int]:
-    """Return (rows the two projects share, rows of the larger) over substantive (二级, 三级, 描述)."""
-    rows_a = {_row_key(i) for i in a.indicators if is_substantive(i)}
-    rows_b = {_row_key(i) for i in b.indicators if is_substantive(i)}
+def _row_keys(project: Project) -> frozenset[tuple[str, str, str]]:
+    return frozenset(_row_key(i) for i in project.indicators if is_substantive(i))
+
+
+def _overlap(rows_a: frozenset[tuple[str, str, str]], rows_b: frozenset[tuple[str, str, str]]) -> tuple[int, int]:
     return len(rows_a & rows_b), max(len(rows_a), len(rows_b))
 
 
+def row_similarity(a: Project, b: Project) -> tuple[int, int]:
+    """Return (rows the two projects share, rows of the larger) over substantive (二级, 三级, 描述)."""
+    return _overlap(_row_keys(a), _row_keys(b))
+
+
+def _memo_row_keys(project: Project, ctx: Context) -> frozenset[tuple[str, str, str]]:
+    # Every pair of projects is compared, so each project's row keys are built once per run.
+    key = (_row_keys, id(project))  # the project lives in ctx.department, so its id stays its own
+    found: frozenset[tuple[str, str, str]] | None = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = _row_keys(project)
+    return found
+
+
 def _similar_rows(a: Project, b: Project, ctx: Context) -> tuple[int, int] | None:
-    shared, total = row_similarity(a, b)
+    shared, total = _overlap(_memo_row_keys(a, ctx), _memo_row_keys(b, ctx))
     if total and Decimal(shared) >= ctx.config.thresholds.copy_similarity * total:
         return shared, total
     return None
@@ -394,6 +410,12 @@ _STRAY_SPACE = re.compile(rf"[{_CJK}]{{1,3}}[ \t\u00a0\u3000]+[{_CJK}]{{1,3}}")
 
 def typos(text: str) -> list[str]:
     """Return a Chinese note per likely typo in ``text``: doubled words, misspellings, Latin words, spaces."""
+    return list(_typos(text))
+
+
+@lru_cache(maxsize=1 << 14)
+def _typos(text: str) -> tuple[str, ...]:
+    # Cached: the same indicator names, values and bases recur across a department's projects.
     notes: list[str] = []
     for m in _DOUBLED.finditer(text):
         unit = m.group(1)
@@ -404,7 +426,7 @@ def typos(text: str) -> list[str]:
     if re.search(f"[{_CJK}]", text):
         notes.extend(f"中文中夹有英文单词「{m.group(0)}」" for m in _LATIN_WORD.finditer(text))
     notes.extend(f"「{m.group(0)}」中有多余空格" for m in _STRAY_SPACE.finditer(text))
-    return notes
+    return tuple(notes)
 
 
 def _project_texts(project: Project) -> Iterator[tuple[str, Indicator | None, str]]:
