@@ -302,15 +302,15 @@ def parse_amount(raw: str | float | int | Decimal | None) -> Decimal | None:
         return None
     number = Decimal(m["num"].replace(",", ""))
     unit = m["unit"] or "万元"
-    return _to_wan(number, unit)
+    return _to_wan(number, "万元" if unit == "万" else unit)
+
+
+MONEY_UNITS: dict[str, Decimal] = {"元": Decimal("0.0001"), "万元": Decimal(1), "亿元": Decimal(10000)}
+"""Money units and their factor to 万元, the unit of every amount in the model."""
 
 
 def _to_wan(number: Decimal, unit: str) -> Decimal:
-    if unit == "元":
-        return number / Decimal(10000)
-    if unit == "亿元":
-        return number * Decimal(10000)
-    return number
+    return number * MONEY_UNITS[unit]
 
 
 @dataclass(frozen=True)

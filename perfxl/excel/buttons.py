@@ -40,7 +40,7 @@ from perfxl.layout import (
     TOTAL_NAME,
 )
 from perfxl.model import PLAN_CHECKPOINTS, Finding, Location, Project, ReadResult, Severity
-from perfxl.readers.grid import Grid, parse_grids
+from perfxl.readers.grid import Grid, is_number, parse_grids
 from perfxl.report import summary_line
 from perfxl.rules import validate as run_rules
 from perfxl.tables import Status
@@ -288,7 +288,7 @@ class _Sources:
         if loc is None or loc.sheet is None or pos is None:
             return None
         value = self.grids[loc.sheet].get(pos)
-        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        return float(value) if is_number(value) else None
 
 
 def _rollup(book: xw.Book, status: _Status) -> str:

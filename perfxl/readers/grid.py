@@ -540,7 +540,7 @@ class _ProjectReader:
             self.p.sources[f"spending_plan[{i}]"] = self._loc(pos)
             self.reader.check_cover(self.grid, pos, f"资金支出计划（{PLAN_LABELS[i]}）", "spending_plan")
             plan[i] = plan_percent(self.grid.get(pos), scale)
-            if not _is_number(self.grid.get(pos)) and (text := self.grid.text(pos)):
+            if not is_number(self.grid.get(pos)) and (text := self.grid.text(pos)):
                 if plan[i] is None:
                     self.reader.problem(
                         self.grid, pos, PLAN_CODE, Severity.ERROR,
@@ -596,23 +596,35 @@ class _ProjectReader:
 
 def plan_scale(values: Iterable[Cell]) -> Decimal:
     """Return 100 when the plan's numbers are fractions (all at most 1, as under a 0% format), else 1."""
-    numbers = [float(v) for v in values if _is_number(v)]
+    numbers = [float(v) for v in values if is_number(v)]
     return Decimal(100) if numbers and all(v <= 1 for v in numbers) else Decimal(1)
 
 
 def plan_percent(value: Cell, scale: Decimal) -> Decimal | None:
     """Return a plan cell in percent (a number times ``scale``, or text like 30%); None if blank or unreadable."""
-    if _is_number(value):
+    if is_number(value):
         return _plain(Decimal(repr(float(value))) * scale)
     text = squash(cell_text(value))
     return parse_percent(text) if text else None
 
 
-def _is_number(value: Cell) -> TypeGuard[int | float]:
+def is_number(value: object) -> TypeGuard[int | float]:
+    """Return True for a numeric cell value (bools are not numbers here)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 __all__ = [
-    "SKIP_SHEETS", "Cell", "CellIssue", "Grid", "IssueScan", "Pos", "Problem", "a1", "cell_text", "parse_grids",
-    "plan_percent", "plan_scale",
+    "SKIP_SHEETS",
+    "Cell",
+    "CellIssue",
+    "Grid",
+    "IssueScan",
+    "Pos",
+    "Problem",
+    "a1",
+    "cell_text",
+    "is_number",
+    "parse_grids",
+    "plan_percent",
+    "plan_scale",
 ]

@@ -36,7 +36,7 @@ from perfxl.model import (
     SubGoal,
 )
 from perfxl.textnorm import display_width, label_key, squash
-from perfxl.values import ValueKind, parse_percent, parse_value
+from perfxl.values import ValueKind, parse_amount, parse_percent, parse_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,13 +150,6 @@ def _decode(data: bytes, file: str) -> str:
             except UnicodeDecodeError:
                 continue
     raise SourceError(file, "不是文本文件（含有二进制数据或无法按 UTF-8/GB18030 解码），请提供导出的绩效文本")
-
-
-def _money(text: str | None) -> Decimal | None:
-    """Return the amount in ``text`` (already matched by ``_NUM``), or None when blank."""
-    if text is None:
-        return None
-    return Decimal(text.replace(",", "").replace("，", ""))
 
 
 def _is_header(text: str) -> bool:
@@ -594,7 +587,7 @@ class _ProjectReader:
             raise self.fail("预算规模及资金用途栏", lines[0].no, "应依次为“预算数”“其中：财政资金”“其他资金”")
         for field, group in (("budget", "budget"), ("fiscal_funds", "fiscal"), ("other_funds", "other")):
             text = match.group(group)
-            setattr(p, field, _money(text))
+            setattr(p, field, parse_amount(text))
             if text is not None:
                 p.raw[field] = text
                 p.sources[field] = self.reader.loc(stream.line_at(match.start(group)))

@@ -25,13 +25,12 @@ from perfxl.rules.scheme import (
     is_cost,
     is_substantive,
 )
-from perfxl.values import ValueKind, find_money, format_amount, parse_value
+from perfxl.values import MONEY_UNITS, ValueKind, find_money, format_amount, parse_value
 
 CENT = Decimal("0.01")
 MAX_BUDGET_DECIMALS = 4
 # Amounts in the goal below this share of the budget are unit costs or parts, not "the spend".
 SPEND_SHARE = Decimal("0.5")
-_MONEY_UNITS = {"元": Decimal("0.0001"), "万元": Decimal(1), "亿元": Decimal(10000)}
 
 # Per-unit wording in a 三级 name (每个成员…, 人均…, 单位成本…, 补助标准…).
 _PER_UNIT_NAME = re.compile(
@@ -125,7 +124,7 @@ def cost_value(ind: Indicator) -> CostValue | None:
     if parsed.kind is not ValueKind.NUMERIC or parsed.number is None:
         return None
     unit, _, tail = parsed.unit.partition("/")
-    factor = _MONEY_UNITS.get(unit)
+    factor = MONEY_UNITS.get(unit)
     if factor is None:
         return None
     return CostValue(ind, parsed.operator or "=", parsed.number * factor, _per(ind, tail))
@@ -158,7 +157,7 @@ def quantities(project: Project) -> list[Quantity]:
             continue
         parsed = parse_value(ind.value)
         unit = parsed.unit
-        counted = unit not in ("", "%", "‰") and unit.partition("/")[0] not in _MONEY_UNITS
+        counted = unit not in ("", "%", "‰") and unit.partition("/")[0] not in MONEY_UNITS
         if parsed.kind is ValueKind.NUMERIC and parsed.number and counted:
             found.append(Quantity(ind, parsed.number, unit))
     return found

@@ -27,13 +27,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 from python_calamine import CalamineWorkbook
 
 from perfxl.errors import SourceError
 from perfxl.layout import ISSUES_HEADER, ISSUES_SHEET, SUMMARY_HEADER, SUMMARY_SHEET, TOTAL_NAME
 from perfxl.model import PLAN_CHECKPOINTS, Finding, Location, Project, ReadResult, Severity
+from perfxl.readers.grid import is_number
 from perfxl.textnorm import display_width
 from perfxl.writers.opc import (
     CT_CHART,
@@ -731,12 +732,8 @@ def _float(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
 
-def _is_number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _as_text(value: object) -> str:
-    if _is_number(value):
+    if is_number(value):
         return _number(float(value))
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
@@ -755,7 +752,7 @@ def _number_link(cells: _Cells, loc: Location | None, current: float | None, div
     if ref is None or loc is None:
         return _Link(None, current)
     raw = cells.value(loc)
-    shown: Cached = float(raw) / divisor if _is_number(raw) else _as_text(raw)
+    shown: Cached = float(raw) / divisor if is_number(raw) else _as_text(raw)
     return _Link(number_link(ref, divisor), shown)
 
 
@@ -767,8 +764,7 @@ def _summary_rows(book: Path, workbook: Workbook, result: ReadResult, findings: 
         if not p.sheet or p.sheet not in names:
             continue
         plan_locs = [p.sources.get(f"spending_plan[{i}]") for i in range(len(PLAN_CHECKPOINTS))]
-        numbers = [v for loc in plan_locs if loc and cells.where(loc) for v in [cells.value(loc)] if _is_number(v)]
-        divisor = plan_divisor(numbers)
+        divisor = plan_divisor(cells.value(loc) for loc in plan_locs if loc and cells.where(loc))
         errors, warnings = project_counts(findings, p)
         rows.append(
             _SummaryRow(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from perfxl.model import Finding, Project, Severity
+from perfxl.readers.grid import is_number, plan_scale
 from perfxl.writers.opc import quote_sheet
 
 
@@ -28,9 +29,13 @@ def number_link(ref: str, divisor: int = 1) -> str:
     return f'IF(ISBLANK({ref}),"",{target})'
 
 
-def plan_divisor(numbers: Iterable[float]) -> int:
-    """Return 100 when a project's plan cells hold percent numbers (30), 1 when they hold fractions (0.3)."""
-    return 100 if any(v > 1 for v in numbers) else 1
+def plan_divisor(values: Iterable[object]) -> int:
+    """Return 100 when a project's plan cells hold percent numbers (30), 1 when fractions (0.3) or no numbers.
+
+    The decision is the reader's (``plan_scale``), so the summary shows what ``inspect`` reads.
+    """
+    numbers = [v for v in values if is_number(v)]
+    return 100 if numbers and plan_scale(numbers) == 1 else 1
 
 
 def column_total(letter: str, first: int, last: int) -> str:
