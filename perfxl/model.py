@@ -6,11 +6,12 @@ finding can point at the exact sheet and cell, or line, that a person has to fix
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, Field, PlainSerializer
 
 Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 Percent = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
@@ -18,11 +19,13 @@ Percent = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used
 PLAN_CHECKPOINTS: tuple[str, str, str, str] = ("3月底", "6月底", "10月底", "12月底")
 
 
-class Location(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Location:
     """Where a value was read: a file plus a sheet and A1 cell, or a line number."""
 
-    model_config = ConfigDict(frozen=True)
-
+    # A plain frozen dataclass, not a pydantic model: the readers make one per cell read
+    # (~1,000 per department workbook) and pydantic's validating constructor was a sixth of
+    # the parse. Models holding Locations still validate and dump them as before.
     file: str = ""
     sheet: str | None = None
     cell: str | None = None

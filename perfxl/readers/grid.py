@@ -86,6 +86,7 @@ _FORM_LABEL_KEYS = frozenset(
 )  # fmt: skip
 
 
+@lru_cache(maxsize=1 << 16)
 def a1(row: int, col: int) -> str:
     """Return the A1 address of a 0-based (row, column)."""
     letters = ""
@@ -142,10 +143,19 @@ class Grid:
                 for c in range(c0, c1 + 1):
                     if (r, c) != (r0, c0):
                         self.hidden[(r, c)] = merge
+        # The one pass over every cell of every sheet: kept to C-level tests per cell.
+        labels = self.labels
+        key = _key
         for r, row in enumerate(self.rows):
             for c, value in enumerate(row):
-                if isinstance(value, str) and value.strip() and len(value) <= MAX_LABEL_CHARS:
-                    self.labels.setdefault(_key(value), []).append((r, c))
+                if value.__class__ is str and value and len(value) <= MAX_LABEL_CHARS:
+                    k = key(value)
+                    if k:
+                        found = labels.get(k)
+                        if found is None:
+                            labels[k] = [(r, c)]
+                        else:
+                            found.append((r, c))
 
     def get(self, pos: Pos) -> Cell:
         r, c = pos
@@ -297,12 +307,15 @@ class _Reader:
     def _cell_issues(self, dept: Department, dept_grid: Grid | None) -> None:
         """Report the source's cell issues in the cells a value was read from."""
         assert self.scan is not None
-        sources = [dept.sources, *(g.sources for g in dept.sub_goals)]
-        for p in dept.projects:
-            sources += [p.sources, *(ind.sources for ind in p.indicators)]
-        read = {(loc.sheet, loc.cell) for found in sources for loc in found.values()}
         parsed = {p.sheet for p in dept.projects if p.sheet} | ({dept_grid.name} if dept_grid else set())
+        read: set[tuple[str | None, str | None]] | None = None
         for issue in self.scan(parsed):
+            if read is None:
+                # Built only when there is an issue to place: most workbooks have none.
+                sources = [dept.sources, *(g.sources for g in dept.sub_goals)]
+                for p in dept.projects:
+                    sources += [p.sources, *(ind.sources for ind in p.indicators)]
+                read = {(loc.sheet, loc.cell) for found in sources for loc in found.values()}
             if (issue.sheet, issue.cell) not in read:
                 continue
             if issue.kind == "error":
@@ -314,6 +327,8 @@ class _Reader:
                 self.problems.append(Problem(STR_CODE, Severity.WARNING, message, issue.sheet, issue.cell))
 
     def _findings(self, dept: Department) -> list[Finding]:
+        if not self.problems:
+            return []
         owners: dict[tuple[str | None, str | None], tuple[Project, str]] = {}
         for p in dept.projects:
             for name, loc in p.sources.items():
@@ -553,30 +568,36 @@ class _ProjectReader:
     def _indicators(self) -> None:
         grid, head = self.grid, self.table_row
         self.p.sources["indicators"] = self._loc((head, self.columns[INDICATOR_HEADER[0]]))
-        columns = {
-            name: self.columns[label]
+        columns = [
+            (name, self.columns[label], label)
             for name, label in zip(_INDICATOR_FIELDS, INDICATOR_HEADER, strict=True)
             if label in self.columns
-        }
+        ]
         previous: Indicator | None = None
         for r in range(head + 1, len(grid.rows)):
-            ind = Indicator()
-            for name, col in columns.items():
+            # Values and cells first, the model only for a row that holds something: most
+            # sheets have blank or footer rows below the table.
+            values: dict[str, str] = {}
+            cells: dict[str, Pos] = {}
+            value_raw = ""
+            for name, col, label in columns:
                 pos = (r, col)
                 raw = cell_text(grid.get(pos))
                 merge = grid.covering(pos)
                 if merge is not None and name not in ("level1", "level2"):
-                    self.reader.check_cover(grid, pos, INDICATOR_HEADER[_INDICATOR_FIELDS.index(name)], name)
+                    self.reader.check_cover(grid, pos, label, name)
                     if not raw.strip() and merge[1] == col:
                         # A vertical merge reads, to a person, as the value above repeated.
                         pos = (merge[0], merge[1])
                         raw = cell_text(grid.get(pos))
-                setattr(ind, name, squash(raw))
+                values[name] = squash(raw)
+                cells[name] = pos
                 if name == "value":
-                    ind.value_raw = raw.strip()
-                ind.sources[name] = self._loc(pos)
-            if not any(getattr(ind, name) for name in _INDICATOR_FIELDS):
+                    value_raw = raw.strip()
+            if not any(values.values()):
                 continue
+            sources = {name: self._loc(pos) for name, pos in cells.items()}
+            ind = Indicator(**values, value_raw=value_raw, sources=sources)
             if previous is not None:
                 self._inherit(ind, previous)
             self.p.indicators.append(ind)

@@ -18,7 +18,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError, Shee
 from perfxl.errors import SourceError
 from perfxl.model import ReadResult, Severity
 from perfxl.readers.grid import SKIP_SHEETS, STR_CODE, CellIssue, Grid, Problem, a1, cell_text, parse_grids
-from perfxl.readers.safety import ENCRYPTED, WorkbookPackage, open_workbook, read_bytes
+from perfxl.readers.safety import CELL_ISSUE_MARKS, ENCRYPTED, WorkbookPackage, open_workbook, read_bytes
 
 # A 绩效目标表 is a few dozen KB of XML; a far bigger sheet is skipped with a warning. Whole-file
 # bounds (zip bombs, absurd ranges, encrypted or foreign files) are ``perfxl.readers.safety``'s.
@@ -73,7 +73,7 @@ def _scan(package: WorkbookPackage, sheets: set[str]) -> Iterator[CellIssue]:
     """Yield the error cells and formulas saved without a value of ``sheets``, from their XML."""
     try:
         for name, (part, _) in package.sheets.items():
-            if name in sheets and part:
+            if name in sheets and part and name in package.marked:
                 for cell, kind, value in scan_sheet_xml(package.zip.read(part)):
                     yield CellIssue(name, cell, "error" if kind == "error" else "nocache", value)
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
@@ -83,8 +83,7 @@ def _scan(package: WorkbookPackage, sheets: set[str]) -> Iterator[CellIssue]:
 def scan_sheet_xml(data: bytes) -> Iterator[tuple[str, str, str]]:
     """Yield ``(cell, kind, value)`` per error cell (``error``) and formula saved without a value (``nocache``)."""
     # Plain substring tests first: most sheets hold neither, and these are far cheaper than a regex.
-    # "<f>"/"<f " and their prefixed forms match a cell formula but not <formula1> of a dropdown.
-    if b't="e"' not in data and not any(tag in data for tag in (b"<f>", b"<f ", b":f>", b":f ")):
+    if not any(mark in data for mark in CELL_ISSUE_MARKS):
         return
     for m in _CELL_RE.finditer(data):
         attrs, body = m.group(1), m.group(2) or b""
