@@ -227,6 +227,11 @@ _ANY_REF_ROW = re.compile(rb'\sr="[A-Z]{0,3}([0-9]{1,7})"')
 _ANY_REF_COLUMN = re.compile(rb'\sr="([A-Z]{1,3})[0-9]')
 _OTHER_BLANKS = (b'\tr="', b'\nr="', b'\rr="')
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\b[^>]*?\bref="([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?"')
+# A reference far enough out to matter: a three-letter column or a row number of four or
+# more digits. A sheet without one spans at most 999 rows × 702 columns (A–ZZ).
+_FAR_REF = re.compile(rb' r="(?:[A-Z]{3}|[A-Z]{0,2}[0-9]{4})')
+_ANY_FAR_REF = re.compile(rb'\sr="(?:[A-Z]{3}|[A-Z]{0,2}[0-9]{4})')
+_NEAR_CELLS = 999 * 702
 _CHUNK = 4 << 20
 # Longest reference a chunk boundary can cut; kept for the next chunk (re-reading it only
 # repeats references already counted).
@@ -256,11 +261,16 @@ def _check_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, file: s
                 if not tail:
                     _check_dimension(data, sheet, file, limits)
                 odd = any(blank in data for blank in _OTHER_BLANKS)
+                marked = marked or any(mark in data for mark in CELL_ISSUE_MARKS)
+                whole = not tail and len(chunk) == info.file_size
+                if whole and limits.max_cells >= _NEAR_CELLS and not (_ANY_FAR_REF if odd else _FAR_REF).search(data):
+                    # The whole sheet, and no reference that could make its range absurd: a
+                    # form-sized sheet needs no reference-by-reference count.
+                    return marked
                 numbers = list(map(int, (_ANY_REF_ROW if odd else _REF_ROW).findall(data)))
                 if numbers:
                     rows += (min(numbers), max(numbers))
                 letters.update((_ANY_REF_COLUMN if odd else _REF_COLUMN).findall(data))
-                marked = marked or any(mark in data for mark in CELL_ISSUE_MARKS)
                 tail = data[-_OVERLAP:] or b" "
     except zipfile.BadZipFile:
         raise SourceError(file, SIZE_MISMATCH.format(part=info.filename)) from None
