@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from itertools import product
 from typing import Literal, TypeGuard
 
 from perfxl.errors import SourceError
@@ -133,29 +134,31 @@ class Grid:
     huge: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        # Runs once per sheet over every merge and every cell: the per-cell work stays in C
+        # (itertools.product, comprehensions) as far as it can.
+        hidden = self.hidden
         for merge in self.merges:
             r0, c0, r1, c1 = merge
             self.spans[(r0, c0)] = c1
             if (r1 - r0 + 1) * (c1 - c0 + 1) > MAX_INDEXED_MERGE:
                 self.huge.append(merge)
                 continue
-            for r in range(r0, r1 + 1):
-                for c in range(c0, c1 + 1):
-                    if (r, c) != (r0, c0):
-                        self.hidden[(r, c)] = merge
-        # The one pass over every cell of every sheet: kept to C-level tests per cell.
+            cells = dict.fromkeys(product(range(r0, r1 + 1), range(c0, c1 + 1)), merge)
+            del cells[(r0, c0)]
+            hidden.update(cells)
         labels = self.labels
         key = _key
         for r, row in enumerate(self.rows):
-            for c, value in enumerate(row):
-                if value.__class__ is str and value and len(value) <= MAX_LABEL_CHARS:
-                    k = key(value)
-                    if k:
-                        found = labels.get(k)
-                        if found is None:
-                            labels[k] = [(r, c)]
-                        else:
-                            found.append((r, c))
+            for c, value in [
+                (c, v) for c, v in enumerate(row) if v.__class__ is str and v and len(v) <= MAX_LABEL_CHARS
+            ]:
+                k = key(value)
+                if k:
+                    found = labels.get(k)
+                    if found is None:
+                        labels[k] = [(r, c)]
+                    else:
+                        found.append((r, c))
 
     def get(self, pos: Pos) -> Cell:
         r, c = pos
@@ -199,7 +202,7 @@ class Grid:
         # Locations are frozen, so one instance per cell is shared by every field that cites it.
         found = self.locations.get(pos)
         if found is None:
-            found = self.locations[pos] = Location(file=file, sheet=self.name, cell=a1(*pos))
+            found = self.locations[pos] = Location(file, self.name, a1(pos[0], pos[1]))
         return found
 
 
@@ -574,16 +577,18 @@ class _ProjectReader:
             if label in self.columns
         ]
         previous: Indicator | None = None
+        hidden, huge = grid.hidden, grid.huge
         for r in range(head + 1, len(grid.rows)):
             # Values and cells first, the model only for a row that holds something: most
             # sheets have blank or footer rows below the table.
+            row = grid.rows[r]
             values: dict[str, str] = {}
             cells: dict[str, Pos] = {}
             value_raw = ""
             for name, col, label in columns:
                 pos = (r, col)
-                raw = cell_text(grid.get(pos))
-                merge = grid.covering(pos)
+                raw = cell_text(row[col]) if col < len(row) else ""
+                merge = grid.covering(pos) if huge or pos in hidden else None
                 if merge is not None and name not in ("level1", "level2"):
                     self.reader.check_cover(grid, pos, label, name)
                     if not raw.strip() and merge[1] == col:
