@@ -2,14 +2,15 @@
 
 The run: find the inputs (files, and folders searched recursively); in worker processes read
 each file once, hash it (SHA256), check it before any parser sees it
-(``perfxl.readers.safety``), parse and validate it, and send back compact rows (tuples in the
-output's column order, not models or grids); in this process drop byte-identical copies,
-stream the rows into the writer, find project codes that arrive from more than one file
-(PT-CODE-005), reconcile what went in with what was written, and rename the workbook into
-place. One bad file never stops the run: every problem becomes a rejected row in 来源 with a
-Chinese reason. A worker that dies on a file (time budget, memory bound or a crashing reader)
-only costs that file, which is found by re-running the files the worker may have held one at
-a time.
+(``perfxl.readers.safety``), parse and validate it, build compact rows (tuples in the output's
+column order, not models or grids) and render the big tables' rows (项目, 指标, 问题) as sheet
+XML, and send back the rendered rows with only the tuples this process needs (项目's, and the
+others only for Parquet); in this process drop byte-identical copies, stream the rendered rows
+into the writer, find project codes that arrive from more than one file (PT-CODE-005),
+reconcile what went in with what was written, and rename the workbook into place. One bad
+file never stops the run: every problem becomes a rejected row in 来源 with a Chinese reason.
+A worker that dies on a file (time budget, memory bound or a crashing reader) only costs that
+file, which is found by re-running the files the worker may have held one at a time.
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ from perfxl.tables import (
     EXCEL_MAX_ROWS,
     INDICATORS,
     ISSUE_COLUMNS,
+    ISSUES,
     PROJECT_COLUMNS,
     PROJECTS,
     UNIT_COLUMNS,
     Status,
 )
 from perfxl.values import parse_value
-from perfxl.writers.consolidated import ConsolidatedWriter, Row, SummaryData, SummaryKind, Written
+from perfxl.writers.consolidated import ConsolidatedWriter, Row, SummaryData, SummaryKind, Written, render
 
 # Read and validated as workbooks.
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
@@ -73,9 +75,13 @@ class OutputError(Exception):
     """The output cannot be written where it was asked for; the message is Chinese."""
 
 
+# (级别, 来源文件, 单位编码, how many 问题 rows have them): what the ledger needs of 问题.
+IssueCount = tuple[str, str, str, int]
+
+
 @dataclass
 class FileResult:
-    """What one worker sends back about one file: compact rows, or why it was rejected."""
+    """What one worker sends back about one file: compact rows and their sheet XML, or why it was rejected."""
 
     file: str
     sha256: str = ""
@@ -87,7 +93,13 @@ class FileResult:
     """(单位编码, 单位名称, 区划, 预算年度, 来源文件) per unit."""
     projects: list[Row] = field(default_factory=list)
     indicators: list[Row] = field(default_factory=list)
+    """Empty once rendered without ``keep_rows``: ``indicator_count`` and ``xml`` stand for them."""
     issues: list[Row] = field(default_factory=list)
+    """Empty once rendered without ``keep_rows``: ``issue_counts`` and ``xml`` stand for them."""
+    indicator_count: int = 0
+    issue_counts: list[IssueCount] = field(default_factory=list)
+    xml: dict[str, list[bytes]] = field(default_factory=dict)
+    """The rendered rows of 项目, 指标 and 问题 (``writers.consolidated.render``)."""
 
     @property
     def ok(self) -> bool:
@@ -206,8 +218,10 @@ def _budget(size: int) -> float:
     return SECONDS_PER_FILE + SECONDS_PER_MB * size / 2**20
 
 
-def process_file(file: str, config: Config, limits: Limits = LIMITS, seconds: float | None = None) -> FileResult:
-    """Return the compact rows of the workbook ``file``, or a result saying why it was rejected."""
+def process_file(
+    file: str, config: Config, limits: Limits = LIMITS, seconds: float | None = None, *, keep_rows: bool = True
+) -> FileResult:
+    """Return the rendered and compact rows of the workbook ``file``, or a result saying why it was rejected."""
     # faulthandler's watchdog is a C thread: it stops this worker process even while a reader
     # is stuck inside Rust code that never returns to Python. The parent sees the pool break
     # and finds the file by re-running it alone.
@@ -215,13 +229,13 @@ def process_file(file: str, config: Config, limits: Limits = LIMITS, seconds: fl
     if sink is not None:
         faulthandler.dump_traceback_later(seconds or SECONDS_PER_FILE, exit=True, file=sink)
     try:
-        return _process(file, config, limits, seconds)
+        return _process(file, config, limits, seconds, keep_rows)
     finally:
         if sink is not None:
             faulthandler.cancel_dump_traceback_later()
 
 
-def _process(file: str, config: Config, limits: Limits, seconds: float | None) -> FileResult:
+def _process(file: str, config: Config, limits: Limits, seconds: float | None, keep_rows: bool) -> FileResult:
     path = Path(file)
     try:
         data = read_bytes(path, limits)
@@ -236,9 +250,9 @@ def _process(file: str, config: Config, limits: Limits, seconds: float | None) -
         package = open_workbook(data, file, limits)
         with package.zip:
             if is_consolidated(package.sheets):
-                return _from_consolidated(file, digest, read_consolidated(package))
+                return _rendered(_from_consolidated(file, digest, read_consolidated(package)), keep_rows)
             result = read_workbook(path, package=package)
-        return _from_department(file, digest, result, validate(result, config))
+        return _rendered(_from_department(file, digest, result, validate(result, config)), keep_rows)
     except SourceError as exc:
         return FileResult(file, digest, reason=exc.message)
     except MemoryError:
@@ -297,6 +311,26 @@ def _from_department(file: str, digest: str, result: ReadResult, findings: list[
     unit = (dept.unit_code, dept.unit_name, regions.most_common(1)[0][0] if regions else "", dept.year, file)
     budget = sum((p.budget for p in projects if p.budget is not None), Decimal(0))
     return FileResult(file, digest, "", False, dept.unit_code, budget, [unit], rows, indicators, issues)
+
+
+def issue_counts(rows: list[Row]) -> list[IssueCount]:
+    """Return how many of the 问题 ``rows`` there are per (级别, 来源文件, 单位编码)."""
+    counts = Counter((r[_I["级别"]], r[_I["来源文件"]], r[_I["单位编码"]]) for r in rows)
+    return [(*key, n) for key, n in counts.items()]
+
+
+def _rendered(result: FileResult, keep_rows: bool) -> FileResult:
+    """Return ``result`` with its big tables rendered (their tuples dropped unless ``keep_rows``)."""
+    try:
+        tables = ((PROJECTS, result.projects), (INDICATORS, result.indicators), (ISSUES, result.issues))
+        result.xml = {name: render(name, rows) for name, rows in tables}
+    except ValueError as exc:  # a number that is not finite, or text that is not valid Unicode
+        raise SourceError(result.file, f"含有无法写入工作簿的内容（{exc}），未汇入") from None
+    result.indicator_count = len(result.indicators)
+    result.issue_counts = issue_counts(result.issues)
+    if not keep_rows:
+        result.indicators, result.issues = [], []
+    return result
 
 
 def _from_consolidated(file: str, digest: str, rows: ConsolidatedRows) -> FileResult:
@@ -422,12 +456,12 @@ class _Ledger:
             self.unit_of_file.setdefault(file, key)
         for row in result.projects:
             self._project(row)
-        self._count_issues(result.issues)
-        writer.projects(result.projects)
-        writer.indicators(result.indicators)
-        writer.issues(result.issues)
+        self._count_issues(result.issue_counts)
+        writer.projects(result.xml[PROJECTS], result.projects)
+        writer.indicators(result.xml[INDICATORS], result.indicators)
+        writer.issues(result.xml[ISSUES], result.issues)
         self.input_projects += len(result.projects)
-        self.input_indicators += len(result.indicators)
+        self.input_indicators += result.indicator_count
         self.input_budget += result.budget
         reason = ""
         if result.consolidated:
@@ -453,19 +487,17 @@ class _Ledger:
             (row[_P["项目编码"]], _CodeUse(file, row[_P["工作表"]], code, row[_P["项目编码"]], row[_P["预算数"]]))
         )
 
-    def _count_issues(self, rows: list[Row]) -> None:
-        for row in rows:
-            severity = _SEVERITY_BY_LABEL.get(row[_I["级别"]])
+    def _count_issues(self, counts: list[IssueCount]) -> None:
+        for label, file, unit_code, n in counts:
+            severity = _SEVERITY_BY_LABEL.get(label)
             if severity is None or severity is Severity.INFO:
                 continue
-            file = row[_I["来源文件"]]
-            key = (file, row[_I["单位编码"]])
-            unit = self.units.get(key) or self.units.get(self.unit_of_file.get(file, ("", "")))
+            unit = self.units.get((file, unit_code)) or self.units.get(self.unit_of_file.get(file, ("", "")))
             if unit is not None:
                 if severity is Severity.ERROR:
-                    unit.errors += 1
+                    unit.errors += n
                 else:
-                    unit.warnings += 1
+                    unit.warnings += n
 
     def cross_file_duplicates(self) -> tuple[list[Row], int, Decimal]:
         """Return the PT-CODE-005 rows for codes used in more than one file, their count and money."""
@@ -486,7 +518,7 @@ class _Ledger:
                 money += use.budget or 0
                 label = Severity.ERROR.label
                 rows.append((label, "PT-CODE-005", message, use.unit_code, use.code, use.code, use.file, use.sheet, ""))
-        self._count_issues(rows)
+        self._count_issues(issue_counts(rows))
         return rows, count, money
 
     def summary(self, report: Report) -> SummaryData:
@@ -587,7 +619,8 @@ def consolidate(
     ledger = _Ledger()
     ledger.sources = report.sources
     try:
-        work = partial(process_file, config=config or Config(), limits=limits, seconds=seconds_per_file)
+        work = partial(process_file, config=config or Config(), limits=limits, seconds=seconds_per_file,
+                       keep_rows=parquet_dir is not None)  # fmt: skip
         count = workers or os.cpu_count() or 1
         for result in _run([str(p) for p in files], work, count, worker_memory, seconds_per_file):
             outcome = ledger.add(result, writer)
@@ -601,7 +634,7 @@ def consolidate(
             report.seconds = time.monotonic() - began
             return report
         rows, report.duplicate_codes, report.duplicate_budget = ledger.cross_file_duplicates()
-        writer.issues(rows)
+        writer.issues(render(ISSUES, rows), rows)
         report.written = writer.counts()
         report.reconciled = (
             report.written.rows.get(PROJECTS) == report.input_projects

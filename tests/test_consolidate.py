@@ -27,6 +27,7 @@ import xlsxwriter
 from msoffcrypto.format.ooxml import OOXMLFile
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
+from xlsxwriter.utility import xl_col_to_name
 
 from perfxl.cli import app
 from perfxl.consolidate import consolidate
@@ -314,6 +315,29 @@ def test_formula_and_xml_looking_text_arrives_as_text(case: Case) -> None:
     for sheet in SHEETS:
         xml = sheet_xml(case.output, sheet)
         assert "<f>" not in xml and "<f " not in xml, sheet
+
+
+def test_every_table_sheet_declares_the_range_it_holds(case: Case) -> None:
+    for name in SHEETS[1:]:
+        last = f"{xl_col_to_name(len(COLUMNS[name]) - 1)}{len(table(case.output, name)) + 1}"
+        xml = sheet_xml(case.output, name)
+        assert f'<dimension ref="A1:{last}"/>' in xml and f'<autoFilter ref="A1:{last}"/>' in xml, name
+        assert xml.count("<row ") == len(table(case.output, name)) + 1, name
+
+
+def test_a_number_that_is_not_finite_rejects_its_file_alone(case: Case, tmp_path: Path) -> None:
+    # Excel cannot hold NaN; python-calamine reads <v>NaN</v> as a float NaN.
+    xml = sheet_xml(case.output, "指标")
+    number = re.search(r'<c r="H\d+" s="\d+"><v>[^<]*</v>', xml)
+    assert number is not None
+    with zipfile.ZipFile(case.output) as zf:
+        part = next(n for n in zf.namelist() if zf.read(n).decode(errors="replace") == xml)
+    nan = xml.replace(number.group(0), re.sub(r"<v>[^<]*</v>", "<v>NaN</v>", number.group(0)), 1)
+    bad = rewrite(case.output, tmp_path / "nan.xlsx", {part: nan.encode()})
+    report = consolidate([bad, case.accepted[1]], tmp_path / "out.xlsx", workers=1)
+    assert report.exit_code == 3 and report.reconciled
+    assert [s.status for s in report.sources] == [Status.REJECTED, Status.ACCEPTED]
+    assert "不是有限数" in report.sources[0].reason and CJK.search(report.sources[0].reason)
 
 
 def test_same_code_from_two_files_is_reported_and_both_rows_stay(case: Case) -> None:

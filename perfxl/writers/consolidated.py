@@ -1,28 +1,34 @@
-"""Writes the consolidated workbook (XlsxWriter, constant memory) and its Parquet copy (pyarrow).
+"""Writes the consolidated workbook and its Parquet copy (pyarrow).
 
-Sheets, in tab order: 汇总, 单位, 项目, 指标 (指标2 … past Excel's row limit), 问题, 来源. The
-workbook is written in XlsxWriter's constant-memory mode, where each sheet streams to its own
-temporary file row by row, so memory stays flat however many rows arrive: 项目 and 指标 rows
-are written as the inputs are read; 问题 rows are spooled to a temporary file (their sheet must
-come after every 指标 sheet in tab order, and those are only known at the end); 汇总, 单位 and
-来源 are small and written last. Every text cell goes through ``write_text``, so text from other
-units never becomes a formula. The file is written under a temporary name beside the target
-and renamed into place.
+Sheets, in tab order: 汇总, 单位, 项目, 指标 (指标2 … past Excel's row limit), 问题 (问题2 …), 来源.
+The long tables (单位, 项目, 指标, 问题, 来源) arrive as rendered sheet XML (``render``; the
+worker processes render 项目, 指标 and 问题 while they read the inputs): each row is numbered
+and appended to a temporary file per sheet as it arrives, so memory stays flat however many
+rows there are. At ``finish`` XlsxWriter builds the rest of the package in memory: 汇总 with its
+chart and checks, and each long table's sheets with their header row, column widths and
+formats, frozen header and a filter over the rows they hold; ``_assemble`` copies that package
+into the output, streaming each sheet's rows into its ``<sheetData>``. Every text is written as
+plain text (never a formula or markup). The file is written under a temporary name beside the
+target and renamed into place.
 """
 
 from __future__ import annotations
 
+import io
 import os
-import pickle
+import re
+import shutil
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Literal
 
 import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
@@ -39,11 +45,21 @@ from perfxl.tables import (
     kind,
 )
 from perfxl.writers.cells import write_text
+from perfxl.writers.sheetxml import RowRenderer, numbered
 from perfxl.writers.workbook import FONT, MONEY_FORMAT, PERCENT_FORMAT
 
 Row = tuple[Any, ...]
 SummaryKind = Literal["unit", "subtotal", "total"]
 PARQUET_BATCH_ROWS = 50_000
+# The long tables, in tab order after 汇总; each is rendered by ``render`` and spooled.
+LONG_TABLES: tuple[str, ...] = (UNITS, PROJECTS, INDICATORS, ISSUES, SOURCES)
+# Deflate level of the output. On the N = 200 benchmark's 47.5 MB of XML: level 1 takes 0.26 s
+# for 6.00 MB, 3 takes 0.28 s for 5.63 MB, 6 (zlib's default, what XlsxWriter uses) 0.71 s for
+# 4.91 MB. Zlib's fast strategy stops at 3; past it each level costs much more time than it saves
+# space, and this is the run's last step, when nothing else is left to do in parallel.
+COMPRESSLEVEL = 3
+_COPY_CHUNK = 1 << 20
+_DIMENSION = re.compile(rb'<dimension ref="[^"]*"/>')
 
 # Widths in Excel character units (a CJK character is about two).
 WIDTHS: dict[str, float] = {
@@ -53,6 +69,23 @@ WIDTHS: dict[str, float] = {
     "规则": 12, "级别": 6, "状态": 8, "运算符": 6, "数值": 12, "单位": 8, "类型": 10,
 }  # fmt: skip
 _DEFAULT_WIDTHS = {Kind.MONEY: 14.0, Kind.PERCENT: 8.0, Kind.INTEGER: 8.0, Kind.NUMBER: 12.0, Kind.TEXT: 14.0}
+
+# The style (xf index) of each kind of number column, as _Formats numbers its formats: 0 is
+# Excel's default, 1 the header, then by_kind in order. Rows are rendered in other processes
+# before the workbook exists, so the indices are fixed here (tests/test_sheetxml.py checks
+# them against a workbook's styles); a text column has no style.
+COLUMN_STYLES: dict[Kind, int] = {Kind.MONEY: 2, Kind.PERCENT: 3, Kind.INTEGER: 4, Kind.NUMBER: 5}
+_RENDERERS = {
+    name: RowRenderer(
+        [kind(c) is not Kind.TEXT for c in COLUMNS[name]], [COLUMN_STYLES.get(kind(c)) for c in COLUMNS[name]]
+    )
+    for name in LONG_TABLES
+}
+
+
+def render(name: str, rows: Iterable[Row]) -> list[bytes]:
+    """Return the sheet XML of each row of the long table ``name``, the row number left as ``sheetxml.ROW``."""
+    return _RENDERERS[name].rows(rows)
 
 
 @dataclass
@@ -93,83 +126,64 @@ class _Formats:
         self.title = book.add_format({**base, "bold": True, "font_size": 12})
         self.bad = book.add_format({**base, "bold": True, "font_color": "#C00000"})
         self.good = book.add_format({**base, "bold": True, "font_color": "#007A33"})
+        # XlsxWriter numbers a format when a cell or column first uses it; numbering every
+        # format now, in the order added, gives the indices COLUMN_STYLES names.
+        formats = [self.header, *self.by_kind.values(), self.bold_text, *self.bold_by_kind.values()]
+        for f in (*formats, self.title, self.bad, self.good):
+            f._get_xf_index()
+
+
+class _Sheet:
+    """The data rows of one sheet of a long table: numbered XML in a temporary file."""
+
+    def __init__(self, name: str, columns: int) -> None:
+        self.name = name
+        self.columns = columns
+        self.rows = 0
+        self.size = 0
+        self.file: IO[bytes] = tempfile.TemporaryFile(prefix="perfxl-rows-")  # noqa: SIM115 - closed by the writer
+
+    def split(self, xml: bytes) -> tuple[bytes, bytes]:
+        """Return this sheet's header-only XML cut where the rows go, its dimension covering them."""
+        at = xml.index(b"</sheetData>")
+        dimension = f'<dimension ref="A1:{xl_rowcol_to_cell(self.rows, self.columns - 1)}"/>'
+        return _DIMENSION.sub(dimension.encode(), xml[:at], count=1), xml[at:]
 
 
 class _Table:
-    """One long table: header in row 1, frozen and filtered, split into 名称2 … past ``max_rows``."""
+    """One long table: header in row 1, rows spooled per sheet, continued on 名称2 … past ``max_rows``."""
 
-    def __init__(self, book: Workbook, formats: _Formats, name: str, max_rows: int) -> None:
-        self.book = book
-        self.formats = formats
+    def __init__(self, name: str, max_rows: int) -> None:
         self.name = name
         self.columns = COLUMNS[name]
-        self.kinds = [kind(c) for c in self.columns]
         self.max_rows = max_rows
-        self.sheets: list[Worksheet] = []
-        self.row = 0
-        self.total = 0
+        self.sheets = [_Sheet(name, len(self.columns))]
 
-    def start(self) -> None:
-        """Create the table's first sheet (so it takes its place in tab order); return None."""
-        self._new_sheet()
+    @property
+    def total(self) -> int:
+        """Return the number of rows spooled."""
+        return sum(s.rows for s in self.sheets)
 
-    def _new_sheet(self) -> None:
-        if self.sheets:
-            self._finish_sheet()
-        name = self.name if not self.sheets else f"{self.name}{len(self.sheets) + 1}"
-        ws = self.book.add_worksheet(name)
-        for c, column in enumerate(self.columns):
-            k = self.kinds[c]
-            ws.set_column(c, c, WIDTHS.get(column, _DEFAULT_WIDTHS[k]), self.formats.by_kind.get(k))
-            ws.write_string(0, c, column, self.formats.header)
-        ws.freeze_panes(1, 0)
-        self.sheets.append(ws)
-        self.row = 1
+    def add(self, rows: Sequence[bytes]) -> None:
+        """Number and spool ``rows`` (rendered by ``render``), starting a new sheet at the row limit; return None."""
+        start = 0
+        while start < len(rows):
+            sheet = self.sheets[-1]
+            room = self.max_rows - 1 - sheet.rows
+            if room == 0:
+                self.sheets.append(_Sheet(f"{self.name}{len(self.sheets) + 1}", len(self.columns)))
+                continue
+            batch = rows[start : start + room]
+            data = numbered(batch, sheet.rows + 2)
+            sheet.file.write(data)
+            sheet.rows += len(batch)
+            sheet.size += len(data)
+            start += len(batch)
 
-    def _finish_sheet(self) -> None:
-        self.sheets[-1].autofilter(0, 0, max(self.row - 1, 0), len(self.columns) - 1)
-
-    def add(self, rows: Iterable[Row]) -> None:
-        """Append ``rows`` (tuples in column order; None or '' leaves a cell empty); return None."""
-        if not self.sheets:
-            self._new_sheet()
-        # The innermost loop of the whole run (≈ 660,000 cells at N = 200): columns are
-        # pre-split by kind and the sheet's methods bound once per sheet.
-        text_cols = [c for c, k in enumerate(self.kinds) if k is Kind.TEXT]
-        number_cols = [c for c, k in enumerate(self.kinds) if k is not Kind.TEXT]
-        ws = self.sheets[-1]
-        write_string, write_number = ws.write_string, ws.write_number
-        r = self.row
-        for values in rows:
-            if r >= self.max_rows:
-                self.total += r - self.row
-                self.row = r
-                self._new_sheet()
-                ws, r = self.sheets[-1], self.row
-                write_string, write_number = ws.write_string, ws.write_number
-            for c in text_cols:
-                value = values[c]
-                if not value:
-                    continue
-                if value[0] == "<" and value.endswith("</r>"):
-                    write_text(ws, r, c, value)  # the rare shape that needs write_text's escaping
-                else:
-                    write_string(r, c, value)
-            for c in number_cols:
-                value = values[c]
-                if value is not None and value != "":
-                    # The column's number format applies to cells written without one.
-                    write_number(r, c, float(value))
-            r += 1
-        self.total += r - self.row
-        self.row = r
-
-    def finish(self) -> list[str]:
-        """Set the last sheet's filter range; return the names of the table's sheets."""
-        if not self.sheets:
-            self._new_sheet()
-        self._finish_sheet()
-        return [ws.get_name() for ws in self.sheets]
+    def close(self) -> None:
+        """Drop the spooled rows; return None."""
+        for sheet in self.sheets:
+            sheet.file.close()
 
 
 class _Parquet:
@@ -221,7 +235,7 @@ class _Parquet:
 
 
 class ConsolidatedWriter:
-    """Streams the consolidated workbook to a temporary file beside ``path``; ``finish`` renames it in."""
+    """Writes the consolidated workbook to a temporary file beside ``path``; ``finish`` renames it in."""
 
     def __init__(self, path: Path, *, max_rows: int = EXCEL_MAX_ROWS, parquet_dir: Path | None = None) -> None:
         if max_rows < 2:
@@ -232,50 +246,30 @@ class ConsolidatedWriter:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".xlsx.tmp")
         os.close(fd)
         self.tmp = Path(tmp)
-        self.book = xlsxwriter.Workbook(
-            str(self.tmp),
-            {
-                "constant_memory": True,
-                # Belt and braces: every text goes through write_text anyway.
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-                "default_format_properties": {"font_name": FONT, "font_size": 11},
-            },
-        )
-        self.formats = _Formats(self.book)
-        self.summary_ws = self.book.add_worksheet(SUMMARY)
-        self.tables = {name: _Table(self.book, self.formats, name, max_rows) for name in (UNITS, PROJECTS, INDICATORS)}
-        for table in self.tables.values():
-            table.start()
-        self.tables[ISSUES] = _Table(self.book, self.formats, ISSUES, max_rows)
-        self.tables[SOURCES] = _Table(self.book, self.formats, SOURCES, max_rows)
-        self.spool: IO[bytes] = tempfile.TemporaryFile(prefix="perfxl-issues-")  # noqa: SIM115 - closed by finish/abort
+        self.tables = {name: _Table(name, max_rows) for name in LONG_TABLES}
         self.parquet: dict[str, _Parquet] = {}
         if parquet_dir is not None:
             parquet_dir.mkdir(parents=True, exist_ok=True)
-            tables = (UNITS, PROJECTS, INDICATORS, ISSUES, SOURCES)
-            self.parquet = {name: _Parquet(parquet_dir, name) for name in tables}
+            self.parquet = {name: _Parquet(parquet_dir, name) for name in LONG_TABLES}
         self.written = Written()
         self._budget_col = COLUMNS[PROJECTS].index("预算数")
 
-    def projects(self, rows: list[Row]) -> None:
-        """Write 项目 rows now and add up their 预算数; return None."""
-        self.tables[PROJECTS].add(rows)
+    def projects(self, xml: Sequence[bytes], rows: Sequence[Row]) -> None:
+        """Spool rendered 项目 rows; add up the 预算数 of ``rows`` (the same rows as tuples); return None."""
+        self._add(PROJECTS, xml, rows)
         self.written.budget += sum((r[self._budget_col] for r in rows if r[self._budget_col] is not None), Decimal(0))
-        self._parquet(PROJECTS, rows)
 
-    def indicators(self, rows: list[Row]) -> None:
-        """Write 指标 rows now (continuing on 指标2 … at the row limit); return None."""
-        self.tables[INDICATORS].add(rows)
-        self._parquet(INDICATORS, rows)
+    def indicators(self, xml: Sequence[bytes], rows: Sequence[Row] = ()) -> None:
+        """Spool rendered 指标 rows (continuing on 指标2 … at the row limit); return None."""
+        self._add(INDICATORS, xml, rows)
 
-    def issues(self, rows: list[Row]) -> None:
-        """Spool 问题 rows until ``finish`` writes their sheet; return None."""
-        if rows:
-            pickle.dump(rows, self.spool, protocol=pickle.HIGHEST_PROTOCOL)
+    def issues(self, xml: Sequence[bytes], rows: Sequence[Row] = ()) -> None:
+        """Spool rendered 问题 rows; return None."""
+        self._add(ISSUES, xml, rows)
 
-    def _parquet(self, name: str, rows: list[Row]) -> None:
+    def _add(self, name: str, xml: Sequence[bytes], rows: Sequence[Row]) -> None:
+        # With Parquet the tuples come too; they are only needed there (and for 项目's money).
+        self.tables[name].add(xml)
         if name in self.parquet:
             self.parquet[name].add(rows)
 
@@ -285,112 +279,158 @@ class ConsolidatedWriter:
         return self.written
 
     def finish(self, summary: SummaryData, units: list[Row], sources: list[Row]) -> Written:
-        """Write 问题, 单位, 来源 and 汇总, rename the file into place; return what was written."""
-        self.tables[UNITS].add(units)
-        self._parquet(UNITS, units)
-        self.tables[ISSUES].start()
-        for batch in self._spooled():
-            self.tables[ISSUES].add(batch)
-            self._parquet(ISSUES, batch)
-        self.tables[SOURCES].add(sources)
-        self._parquet(SOURCES, sources)
-        self._summary(summary)
+        """Write 单位, 来源 and 汇总, assemble the workbook and rename it into place; return what was written."""
+        self._add(UNITS, render(UNITS, units), units)
+        self._add(SOURCES, render(SOURCES, sources), sources)
+        self._assemble(*self._skeleton(summary))
         for table in self.tables.values():
-            table.finish()
-        self.book.close()
-        self.spool.close()
+            table.close()
         self.tmp.replace(self.path)
         for parquet in self.parquet.values():
             parquet.close()
-        written = self.counts()
-        written.sheets = [ws.get_name() for ws in self.book.worksheets()]
-        return written
+        return self.counts()
 
     def abort(self) -> None:
-        """Drop everything written so far (the temporary workbook and Parquet files); return None."""
-        # XlsxWriter's temporary row files are only removed by close(), so close into the temp file.
-        try:
-            self.book.close()
-        finally:
-            self.spool.close()
-            self.tmp.unlink(missing_ok=True)
-            for parquet in self.parquet.values():
-                parquet.abort()
+        """Drop everything written so far (the temporary workbook, spooled rows and Parquet files); return None."""
+        for table in self.tables.values():
+            table.close()
+        self.tmp.unlink(missing_ok=True)
+        for parquet in self.parquet.values():
+            parquet.abort()
 
-    def _spooled(self) -> Iterator[list[Row]]:
-        self.spool.seek(0)
-        while True:
-            try:
-                yield pickle.load(self.spool)
-            except EOFError:
-                return
-
-    def _summary(self, data: SummaryData) -> None:
-        ws, f = self.summary_ws, self.formats
-        columns = COLUMNS[SUMMARY]
-        kinds = [kind(c) for c in columns]
-        for c, column in enumerate(columns):
-            ws.set_column(c, c, WIDTHS.get(column, _DEFAULT_WIDTHS[kinds[c]]))
-            ws.write_string(0, c, column, f.header)
-        ws.freeze_panes(1, 0)
-        r = 1
-        for row_kind, values in data.rows:
-            bold = row_kind != "unit"
-            for c, value in enumerate(values):
-                if value is None or value == "":
-                    continue
-                if kinds[c] is Kind.TEXT:
-                    write_text(ws, r, c, value, f.bold_text if bold else None)
-                else:
-                    number_format = (f.bold_by_kind if bold else f.by_kind)[kinds[c]]
-                    ws.write_number(r, c, float(value), number_format)
-            r += 1
-        ws.autofilter(0, 0, r - 1, len(columns) - 1)
-
-        # The per-region block feeds the chart (a chart needs one contiguous range); its
-        # columns line up with the same columns of the table above.
-        r += 1
-        ws.write_string(r, 0, "按区划汇总", f.title)
-        r += 1
-        region_col, units_col, projects_col, budget_col = (
-            columns.index(c) for c in ("区划", "单位数", "项目数", "预算数")
-        )
-        for c in (region_col, units_col, projects_col, budget_col):
-            ws.write_string(r, c, columns[c], f.header)
-        first = r + 1
-        for region, units, projects, budget in data.regions:
-            r += 1
-            write_text(ws, r, region_col, region)
-            ws.write_number(r, units_col, units, f.by_kind[Kind.INTEGER])
-            ws.write_number(r, projects_col, projects, f.by_kind[Kind.INTEGER])
-            ws.write_number(r, budget_col, float(budget), f.by_kind[Kind.MONEY])
-        if data.regions:
-            self._chart(ws, first, r, region_col, budget_col)
-
-        r += 2
-        ws.write_string(r, 0, "核对", f.title)
-        for label, value in data.checks:
-            r += 1
-            ws.merge_range(r, 0, r, budget_col - 1, "", None)
-            ws.write_string(r, 0, label)
-            if isinstance(value, str):
-                ws.write_string(r, budget_col, value, f.good if value == "是" else f.bad if value == "否" else None)
-            elif isinstance(value, Decimal):
-                ws.write_number(r, budget_col, float(value), f.by_kind[Kind.MONEY])
-            else:
-                ws.write_number(r, budget_col, value, f.by_kind[Kind.INTEGER])
-
-    def _chart(self, ws: Worksheet, first: int, last: int, category_col: int, value_col: int) -> None:
-        chart = self.book.add_chart({"type": "column"})
-        chart.add_series(
+    def _skeleton(self, summary: SummaryData) -> tuple[io.BytesIO, dict[str, _Sheet]]:
+        """Return the workbook without the long tables' rows, and the sheet part each spool fills."""
+        buffer = io.BytesIO()
+        book = xlsxwriter.Workbook(
+            buffer,
             {
-                "name": "预算数（万元）",
-                "categories": [SUMMARY, first, category_col, last, category_col],
-                "values": [SUMMARY, first, value_col, last, value_col],
-                "fill": {"color": "#4472C4"},
-            }
+                "in_memory": True,
+                # Belt and braces: every text in 汇总 goes through write_text anyway.
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "default_format_properties": {"font_name": FONT, "font_size": 11},
+            },
         )
-        chart.set_title({"name": "各区划预算数（万元）"})
-        chart.set_legend({"none": True})
-        chart.set_y_axis({"num_format": "#,##0"})
-        ws.insert_chart(1, len(COLUMNS[SUMMARY]) + 1, chart, {"x_scale": 1.4, "y_scale": 1.2})
+        formats = _Formats(book)
+        summary_ws = book.add_worksheet(SUMMARY)
+        for name in LONG_TABLES:
+            columns = COLUMNS[name]
+            for sheet in self.tables[name].sheets:
+                ws = book.add_worksheet(sheet.name)
+                for c, column in enumerate(columns):
+                    k = kind(column)
+                    ws.set_column(c, c, WIDTHS.get(column, _DEFAULT_WIDTHS[k]), formats.by_kind.get(k))
+                    ws.write_string(0, c, column, formats.header)
+                ws.freeze_panes(1, 0)
+                ws.autofilter(0, 0, sheet.rows, len(columns) - 1)
+        _summary(book, summary_ws, formats, summary)
+        book.close()
+        sheets = {s.name: s for t in self.tables.values() for s in t.sheets}
+        self.written.sheets = [ws.get_name() for ws in book.worksheets()]
+        # XlsxWriter stores the n-th worksheet as sheet<n>.xml.
+        parts = {f"xl/worksheets/sheet{n}.xml": sheets[name] for n, name in enumerate(self.written.sheets, 1)
+                 if name in sheets}  # fmt: skip
+        return buffer, parts
+
+    def _assemble(self, skeleton: io.BytesIO, parts: dict[str, _Sheet]) -> None:
+        """Write the output: every part of ``skeleton``, the long tables' sheets with their spooled rows; return None.
+
+        The zip is written here rather than by XlsxWriter because XlsxWriter has no way to
+        accept pre-rendered rows, nor to be fed from several processes: it would render every
+        cell again, one at a time, in this process. Each sheet streams from its spool, so no
+        sheet is ever held in memory whole.
+        """
+        with (
+            zipfile.ZipFile(skeleton) as source,
+            zipfile.ZipFile(self.tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL) as out,
+        ):
+            missing = parts.keys() - set(source.namelist())
+            if missing:
+                raise RuntimeError(f"XlsxWriter did not write the sheet parts {sorted(missing)}")
+            for info in source.infolist():
+                data = source.read(info)
+                sheet = parts.get(info.filename)
+                if sheet is None:
+                    out.writestr(info.filename, data)
+                    continue
+                head, tail = sheet.split(data)
+                size = len(head) + sheet.size + len(tail)
+                # As zipfile itself decides for a member of known size.
+                with out.open(info.filename, "w", force_zip64=size * 1.05 > zipfile.ZIP64_LIMIT) as member:
+                    member.write(head)
+                    sheet.file.seek(0)
+                    shutil.copyfileobj(sheet.file, member, _COPY_CHUNK)
+                    member.write(tail)
+
+
+def _summary(book: Workbook, ws: Worksheet, f: _Formats, data: SummaryData) -> None:
+    columns = COLUMNS[SUMMARY]
+    kinds = [kind(c) for c in columns]
+    for c, column in enumerate(columns):
+        ws.set_column(c, c, WIDTHS.get(column, _DEFAULT_WIDTHS[kinds[c]]))
+        ws.write_string(0, c, column, f.header)
+    ws.freeze_panes(1, 0)
+    r = 1
+    for row_kind, values in data.rows:
+        bold = row_kind != "unit"
+        for c, value in enumerate(values):
+            if value is None or value == "":
+                continue
+            if kinds[c] is Kind.TEXT:
+                write_text(ws, r, c, value, f.bold_text if bold else None)
+            else:
+                number_format = (f.bold_by_kind if bold else f.by_kind)[kinds[c]]
+                ws.write_number(r, c, float(value), number_format)
+        r += 1
+    ws.autofilter(0, 0, r - 1, len(columns) - 1)
+
+    # The per-region block feeds the chart (a chart needs one contiguous range); its
+    # columns line up with the same columns of the table above.
+    r += 1
+    ws.write_string(r, 0, "按区划汇总", f.title)
+    r += 1
+    region_col, units_col, projects_col, budget_col = (
+        columns.index(c) for c in ("区划", "单位数", "项目数", "预算数")
+    )
+    for c in (region_col, units_col, projects_col, budget_col):
+        ws.write_string(r, c, columns[c], f.header)
+    first = r + 1
+    for region, units, projects, budget in data.regions:
+        r += 1
+        write_text(ws, r, region_col, region)
+        ws.write_number(r, units_col, units, f.by_kind[Kind.INTEGER])
+        ws.write_number(r, projects_col, projects, f.by_kind[Kind.INTEGER])
+        ws.write_number(r, budget_col, float(budget), f.by_kind[Kind.MONEY])
+    if data.regions:
+        _chart(book, ws, first, r, region_col, budget_col)
+
+    r += 2
+    ws.write_string(r, 0, "核对", f.title)
+    for label, value in data.checks:
+        r += 1
+        ws.merge_range(r, 0, r, budget_col - 1, "", None)
+        ws.write_string(r, 0, label)
+        if isinstance(value, str):
+            ws.write_string(r, budget_col, value, f.good if value == "是" else f.bad if value == "否" else None)
+        elif isinstance(value, Decimal):
+            ws.write_number(r, budget_col, float(value), f.by_kind[Kind.MONEY])
+        else:
+            ws.write_number(r, budget_col, value, f.by_kind[Kind.INTEGER])
+
+
+
+def _chart(book: Workbook, ws: Worksheet, first: int, last: int, category_col: int, value_col: int) -> None:
+    chart = book.add_chart({"type": "column"})
+    chart.add_series(
+        {
+            "name": "预算数（万元）",
+            "categories": [SUMMARY, first, category_col, last, category_col],
+            "values": [SUMMARY, first, value_col, last, value_col],
+            "fill": {"color": "#4472C4"},
+        }
+    )
+    chart.set_title({"name": "各区划预算数（万元）"})
+    chart.set_legend({"none": True})
+    chart.set_y_axis({"num_format": "#,##0"})
+    ws.insert_chart(1, len(COLUMNS[SUMMARY]) + 1, chart, {"x_scale": 1.4, "y_scale": 1.2})
