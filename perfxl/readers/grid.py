@@ -419,13 +419,14 @@ class _Reader:
 def _header_row(grid: Grid, header: tuple[str, ...], required: tuple[str, ...]) -> tuple[int, dict[str, int]] | None:
     """Return the first row holding every ``required`` header label, and the column of each label found."""
     keys = {_key(label): label for label in header}
-    for r, row in enumerate(grid.rows):
-        columns: dict[str, int] = {}
-        for c, value in enumerate(row):
-            if isinstance(value, str) and (label := keys.get(_key(value))) is not None:
-                columns.setdefault(label, c)
-        if all(label in columns for label in required):
-            return r, columns
+    # From the label index (cells in reading order), not a scan of the sheet.
+    rows: dict[int, dict[str, int]] = {}
+    for key, label in keys.items():
+        for r, c in grid.labels.get(key, ()):
+            rows.setdefault(r, {}).setdefault(label, c)
+    for r in sorted(rows):
+        if all(label in rows[r] for label in required):
+            return r, rows[r]
     return None
 
 
@@ -486,6 +487,8 @@ class _ProjectReader:
         for r in range(self.code[0][0]):
             for c in range(len(self.grid.rows[r])):
                 text = halfwidth(self.grid.text((r, c)))
+                if not text:
+                    continue
                 unit = _UNIT_RE.match(text)
                 if _key(text) == LABEL_UNIT:
                     unit = _UNIT_RE.match(LABEL_UNIT + self.grid.text(self.grid.beside((r, c))))
