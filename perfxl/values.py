@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import lru_cache
 
-from perfxl.textnorm import halfwidth, squash
+from perfxl.textnorm import clean_prose, halfwidth, squash
 
 
 class ValueKind(StrEnum):
@@ -106,6 +106,11 @@ _PREFIX_OPERATORS: tuple[tuple[str, str], ...] = (
     ("═", "="),
     ("等于", "="),
 )
+# The spellings by first character, in the order above: only those can start the text.
+_PREFIX_OPERATORS_BY_FIRST: dict[str, tuple[tuple[str, str], ...]] = {
+    first: tuple(entry for entry in _PREFIX_OPERATORS if entry[0][0] == first)
+    for first in dict.fromkeys(spelling[0] for spelling, _ in _PREFIX_OPERATORS)
+}
 _SUFFIX_OPERATORS: tuple[tuple[str, str], ...] = (
     ("及以上", "≥"),
     ("以上", "≥"),
@@ -114,6 +119,7 @@ _SUFFIX_OPERATORS: tuple[tuple[str, str], ...] = (
     ("以内", "≤"),
     ("之内", "≤"),
 )
+_SUFFIX_SPELLINGS = tuple(spelling for spelling, _ in _SUFFIX_OPERATORS)
 _PLACEHOLDERS = frozenset({"", "不涉及", "无", "/", "-", "—", "——", "－", "暂无", "不适用", "n/a", "na"})
 _GRADED = frozenset(
     {
@@ -162,6 +168,13 @@ _FREQUENCY = re.compile(
     r"^(?:每|按)(?:半年|年|年度|季度|季|月|周|旬|日|天|次)(?:度)?(?:一次|\d+次|[一二两三四五六七八九十]+次|报送|开展|监测|检查)?$"
 )
 _FREQUENCY_LOOSE = re.compile(r"^(?:每|按)(?:半年|年|季度|季|月|周|日|天)")
+_DIGIT = re.compile(r"\d")
+_YEAR_END_STARTS = ("年", "当年", "本年", "十二月底")
+# What a deadline can start with besides a digit: the words before a year, the year-end words,
+# and the events a relative deadline counts from (see _ABS_DEADLINES and _REL_DEADLINE).
+_DEADLINE_FIRST = frozenset("预计力于在年当本十季月半活会项合资收")
+_AMOUNT_RE = re.compile(rf"(?P<num>{_NUMBER})(?P<unit>亿元|万元|元|万)?")
+_PERCENT_RE = re.compile(rf"(?P<num>{_NUMBER})%?")
 
 
 def _normalise(text: str) -> str:
@@ -183,13 +196,15 @@ def _cn_int(text: str) -> int | None:
 
 
 def _split_operator(text: str) -> tuple[str | None, str]:
-    for spelling, op in _PREFIX_OPERATORS:
+    for spelling, op in _PREFIX_OPERATORS_BY_FIRST.get(text[:1], ()):
         if text.startswith(spelling):
             return op, text[len(spelling) :].strip()
     return None, text
 
 
 def _split_suffix_operator(rest: str) -> tuple[str | None, str]:
+    if not rest.endswith(_SUFFIX_SPELLINGS):
+        return None, rest
     for spelling, op in _SUFFIX_OPERATORS:
         if rest.endswith(spelling):
             return op, rest[: -len(spelling)]
@@ -246,6 +261,13 @@ def _numeric(text: str) -> ParsedValue | None:
 
 
 def _deadline(text: str) -> ParsedValue | None:
+    # Every deadline pattern starts with a digit or one of _DEADLINE_FIRST, and needs a digit
+    # except for the year-end words the last absolute one takes: most values fail both at once.
+    first = text[:1]
+    if not (first.isdecimal() or first in _DEADLINE_FIRST):
+        return None
+    if not _DIGIT.search(text) and not text.startswith(_YEAR_END_STARTS):
+        return None
     for pattern in _ABS_DEADLINES:
         m = pattern.match(text)
         if m:
@@ -269,7 +291,7 @@ def parse_value(raw: str) -> ParsedValue:
     deadline = _deadline(text)
     if deadline is not None:
         return deadline
-    if _FREQUENCY.match(text) or (_FREQUENCY_LOOSE.match(text) and not re.search(r"\d", text)):
+    if _FREQUENCY.match(text) or (_FREQUENCY_LOOSE.match(text) and not _DIGIT.search(text)):
         return ParsedValue(kind=ValueKind.FREQUENCY, text=text)
     numeric = _numeric(text)
     if numeric is not None:
@@ -277,13 +299,17 @@ def parse_value(raw: str) -> ParsedValue:
     if text in _GRADED:
         return ParsedValue(kind=ValueKind.GRADED, text=text)
     if text in _VAGUE_EXACT or (
-        not re.search(r"\d", text) and any(marker in text for marker in _VAGUE_MARKERS) and len(text) <= 12
+        not _DIGIT.search(text) and any(marker in text for marker in _VAGUE_MARKERS) and len(text) <= 12
     ):
         return ParsedValue(kind=ValueKind.VAGUE, text=text)
     return ParsedValue(kind=ValueKind.TEXT, text=text)
 
 
-_MONEY_RE = re.compile(rf"(?P<num>{_NUMBER})\s*(?P<unit>亿元|万元|元)(?![/每])")
+# _NUMBER with its first character taken by one class, so that the scanner skips straight to the
+# places an amount can start (a pattern opening with an optional sign is tried at every position);
+# the look-behinds continue after a sign or a first digit in the order _NUMBER tries them.
+_MONEY_NUMBER = r"[+\-\d](?:(?<=[+-])(?:\d{1,3}(?:,\d{3})+|\d+)|(?<=\d)(?:\d{0,2}(?:,\d{3})+|\d*))(?:\.\d+)?"
+_MONEY_RE = re.compile(rf"(?P<num>{_MONEY_NUMBER})\s*(?P<unit>亿元|万元|元)(?![/每])")
 
 
 def parse_amount(raw: str | float | int | Decimal | None) -> Decimal | None:
@@ -297,7 +323,7 @@ def parse_amount(raw: str | float | int | Decimal | None) -> Decimal | None:
     text = halfwidth(squash(raw)).replace(" ", "")
     if not text:
         return None
-    m = re.fullmatch(rf"(?P<num>{_NUMBER})(?P<unit>亿元|万元|元|万)?", text)
+    m = _AMOUNT_RE.fullmatch(text)
     if not m:
         return None
     number = Decimal(m["num"].replace(",", ""))
@@ -340,7 +366,9 @@ def _lead(clean: str, start: int) -> str:
 
 def find_money(text: str) -> list[MoneyMention]:
     """Return every money amount (…万元, …元, …亿元) quoted in ``text``, in 万元."""
-    clean = halfwidth(squash(text))
+    if "元" not in text:
+        return []  # every amount ends in 元, and cleaning the text never makes one
+    clean = clean_prose(text)
     return [
         MoneyMention(
             amount=_to_wan(Decimal(m["num"].replace(",", "")), m["unit"]),
@@ -361,7 +389,7 @@ def format_amount(amount: Decimal) -> str:
 def parse_percent(raw: str) -> Decimal | None:
     """Return a plan percentage as a number of percent (``"30%"`` → 30), or None if unreadable."""
     text = halfwidth(squash(raw)).replace(" ", "")
-    m = re.fullmatch(rf"(?P<num>{_NUMBER})%?", text)
+    m = _PERCENT_RE.fullmatch(text)
     if not m:
         return None
     return Decimal(m["num"].replace(",", ""))

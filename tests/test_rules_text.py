@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from perfxl.config import Config
+from perfxl.config import Config, Thresholds
 from perfxl.model import Department, Finding, Project, Severity, SubGoal
 from perfxl.rules.registry import run_rules
 from perfxl.rules.text import doc_numbers, promises, related, typos
@@ -187,6 +187,21 @@ def test_cross_project_findings_name_the_copy() -> None:
     assert {f.project_code for f in found} == {OTHER_CODE}
     xpr = next(f for f in found if f.code == "PT-XPR-002")
     assert "20.00 万元" in xpr.message and "35.00 万元" in xpr.message and "培训人数 ≥450人" in xpr.message
+
+
+def test_copy_names_the_first_earlier_project_copied() -> None:
+    found = findings(department(diagnosis(), clean_project(), advanced()))
+    [copy] = [f for f in found if f.code == "PT-TXT-004"]
+    assert copy.project_name == "中小企业数字化转型进阶培训"
+    assert copy.message.startswith("与第 2 个项目「中小企业数字化转型培训」的绩效指标（7/7 行）相同")
+
+
+def test_copy_threshold_zero_makes_any_two_tables_similar() -> None:
+    config = Config(thresholds=Thresholds(copy_similarity=D(0)))
+    found = [f for f in findings(department(clean_project(), diagnosis()), config) if f.code == "PT-TXT-004"]
+    assert [f.message for f in found] == [
+        "与第 1 个项目「中小企业数字化转型培训」的绩效指标（0/7 行）相同，疑似复制后未按本项目修改"
+    ]
 
 
 def test_same_name_marks_both_projects() -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from operator import mul
 from typing import TypeVar
 
 from perfxl.model import Department, Project, Severity
@@ -20,40 +22,47 @@ from perfxl.textnorm import halfwidth
 # The 31 characters of GB 32100 (统一社会信用代码): no I, O, S, V or Z.
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CODE_LENGTH = 21
+_ALPHABET_SET = frozenset(ALPHABET)
+_VALUES = {ch: n for n, ch in enumerate(ALPHABET)}
+_WEIGHTS = tuple(pow(3, i, 31) for i in range(CODE_LENGTH - 1))  # of the body's characters, in order
 _CODE_RE = re.compile(r"\d{6}\d{2}P\d{11}[0-9A-HJ-NP-RTUW-Y]")
-_SEGMENTS: tuple[tuple[int, int, str, str], ...] = (
-    (0, 6, r"\d{6}", "第 1–6 位区划代码应为 6 位数字"),
-    (6, 8, r"\d{2}", "第 7–8 位年度应为 2 位数字"),
-    (8, 9, "P", "第 9 位应为字母 P"),
-    (9, 20, r"\d{11}", "第 10–20 位应为 11 位数字"),
-    (20, 21, "[0-9A-HJ-NP-RTUW-Y]", "第 21 位校验码只能是数字或 I、O、S、V、Z 以外的大写字母"),
+_SEGMENTS: tuple[tuple[int, int, re.Pattern[str], str], ...] = (
+    (0, 6, re.compile(r"\d{6}"), "第 1–6 位区划代码应为 6 位数字"),
+    (6, 8, re.compile(r"\d{2}"), "第 7–8 位年度应为 2 位数字"),
+    (8, 9, re.compile("P"), "第 9 位应为字母 P"),
+    (9, 20, re.compile(r"\d{11}"), "第 10–20 位应为 11 位数字"),
+    (20, 21, re.compile("[0-9A-HJ-NP-RTUW-Y]"), "第 21 位校验码只能是数字或 I、O、S、V、Z 以外的大写字母"),
 )
+_BLANK = re.compile(r"\s")
+_BLANKS = re.compile(r"\s+")
 
 W = TypeVar("W")
 
 
 def normalise_code(code: str) -> str:
     """Return the code as compared: half-width, with every blank removed (so 1308 00… matches 130800…)."""
-    return re.sub(r"\s+", "", halfwidth(code))
+    return _BLANKS.sub("", halfwidth(code))
 
 
 def check_character(body: str) -> str:
     """Return the check character of a 20-character code body; ValueError for a bad body."""
-    if len(body) != CODE_LENGTH - 1 or any(ch not in ALPHABET for ch in body):
+    if len(body) != CODE_LENGTH - 1 or not _ALPHABET_SET.issuperset(body):
         raise ValueError(f"code body must be 20 characters of {ALPHABET}: {body!r}")
-    total = sum(ALPHABET.index(ch) * pow(3, i, 31) for i, ch in enumerate(body)) % 31
+    total = sum(map(mul, map(_VALUES.__getitem__, body), _WEIGHTS)) % 31
     return ALPHABET[(30 - total) % 31]
 
 
+# Cached: four rules ask about each project's code.
+@lru_cache(maxsize=1 << 12)
 def code_format_problem(code: str) -> str | None:
     """Return why ``code`` is not a well-formed 21-character 项目编码 (Chinese), or None when it is."""
-    if re.search(r"\s", halfwidth(code).strip()):
+    if _BLANK.search(halfwidth(code).strip()):
         return "编码中间有空格"
     code = normalise_code(code)
     if len(code) != CODE_LENGTH:
         return f"长度为 {len(code)} 位，应为 {CODE_LENGTH} 位"
     for start, end, pattern, problem in _SEGMENTS:
-        if not re.fullmatch(pattern, code[start:end]):
+        if not pattern.fullmatch(code[start:end]):
             return problem
     return None
 
@@ -75,8 +84,12 @@ def find_duplicates(pairs: Iterable[tuple[str, W]]) -> dict[str, list[W]]:
 
 
 def _well_formed(project: Project) -> str | None:
-    code = normalise_code(project.code)
-    return code if code_format_problem(project.code) is None else None
+    return _well_formed_code(project.code)
+
+
+@lru_cache(maxsize=1 << 12)
+def _well_formed_code(code: str) -> str | None:
+    return normalise_code(code) if code_format_problem(code) is None else None
 
 
 @rule(

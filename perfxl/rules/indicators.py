@@ -8,8 +8,9 @@ reports it and PT-VAL-001 stays silent, so a cell is not listed twice for the sa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from perfxl.model import Indicator, Project, Severity
@@ -28,6 +29,7 @@ from perfxl.rules.scheme import (
     is_reverse_ratio,
     is_satisfaction_block,
     is_substantive,
+    substantive_rows,
 )
 from perfxl.textnorm import label_key
 from perfxl.values import ParsedValue, ValueKind, parse_value
@@ -45,6 +47,7 @@ _TIME_UNITS = frozenset({"天", "日", "个工作日", "工作日", "小时", "�
 _PUNCTUATION = re.compile(r"[。，、；：,.;:!！？?“”\"'‘’（）()《》<>【】\[\]\s]")
 # Growth and improvement rates may legitimately exceed 100%.
 _GROWTH_WORDS = ("增长", "增速", "增幅", "提升", "提高", "增加", "同比", "环比", "倍")
+_DIGIT = re.compile(r"\d")
 _EMBEDDED_TARGET = re.compile(
     r"(?:≥|≤|>=|<=|＞|＜|不低于|不少于|不高于|不超过|达到|高于|超过)\s*\d"
     r"|\d+(?:\.\d+)?\s*(?:%|％|个|家|人|次|场|户|项|件)?\s*(?:以上|以下|以内|及以上)"
@@ -56,19 +59,45 @@ def _value_hit(ind: Indicator, **params: Any) -> Hit:
     return hit("value", indicator=ind, value=ind.value, name=ind.level3, shown=ind.value, **params)
 
 
-def _rows(project: Project, ctx: Context) -> list[tuple[Indicator, ParsedValue]]:
+_Row = tuple[Indicator, ParsedValue]
+
+
+def _rows(project: Project, ctx: Context) -> list[_Row]:
     # Fifteen rules walk the same substantive rows of a project in turn: filter and parse once.
-    key = (_rows, id(project))  # the project lives in ctx.department, so its id stays its own
-    rows: list[tuple[Indicator, ParsedValue]] | None = ctx.memo.get(key)
-    if rows is None:
-        rows = ctx.memo[key] = [(ind, parse_value(ind.value)) for ind in project.indicators if is_substantive(ind)]
-    return rows
+    return ctx.once(substantive_rows, project)
+
+
+# Most rules only look at rows of one kind of value, or in one block: each such selection is made
+# once per project (keyed by the project's row list, which lives as long as the run) and keeps
+# table order, so a rule walking it meets its rows in the order it would have.
+def _by_kind(rows: list[_Row]) -> dict[ValueKind, list[_Row]]:
+    found: dict[ValueKind, list[_Row]] = {}
+    for row in rows:
+        found.setdefault(row[1].kind, []).append(row)
+    return found
+
+
+def _of_kind(project: Project, ctx: Context, kind: ValueKind) -> Sequence[_Row]:
+    return ctx.once(_by_kind, _rows(project, ctx)).get(kind, ())
+
+
+def _wordy(rows: list[_Row]) -> list[_Row]:
+    return [row for row in rows if row[1].kind in (ValueKind.TEXT, ValueKind.VAGUE)]
+
+
+def _satisfaction_rows(rows: list[_Row]) -> list[_Row]:
+    return [row for row in rows if _is_satisfaction(row[0])]
+
+
+def _timeliness_rows(rows: list[_Row]) -> list[_Row]:
+    return [row for row in rows if _is_timeliness(row[0])]
 
 
 def _name(ind: Indicator) -> str:
     return label_key(ind.level3)
 
 
+@lru_cache(maxsize=1 << 14)
 def _norm(text: str) -> str:
     return _PUNCTUATION.sub("", label_key(text))
 
@@ -130,9 +159,7 @@ def _timeliness_misfit(ind: Indicator, parsed: ParsedValue, year: int | None) ->
 def unreadable_value(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit per value that parses as unrecognised text and no more specific rule explains."""
     year = ctx.department.year
-    for ind, parsed in _rows(project, ctx):
-        if parsed.kind is not ValueKind.TEXT:
-            continue
+    for ind, parsed in _of_kind(project, ctx, ValueKind.TEXT):
         explained = (
             _echo(ind, parsed) is not None
             or _rate_with_date_or_text(ind, parsed)
@@ -156,8 +183,8 @@ def unreadable_value(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def rate_without_percent(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield an error for a numeric satisfaction value without %, a warning for other rates."""
-    for ind, parsed in _rows(project, ctx):
-        if parsed.kind is not ValueKind.NUMERIC or parsed.unit in ("%", "‰") or is_cost(ind):
+    for ind, parsed in _of_kind(project, ctx, ValueKind.NUMERIC):
+        if parsed.unit in ("%", "‰") or is_cost(ind):
             continue
         decimal_ratio = parsed.unit == "" and parsed.number is not None and 0 < parsed.number < 1
         if _is_satisfaction(ind):
@@ -190,7 +217,7 @@ def _capped(ind: Indicator) -> bool:
 )
 def ratio_over_hundred(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield errors for ≥/>100% on capped ratios and for any value above 100%; warn on reverse ≥."""
-    for ind, parsed in _rows(project, ctx):
+    for ind, parsed in _of_kind(project, ctx, ValueKind.NUMERIC):
         if not parsed.is_percent or parsed.number is None:
             continue
         name = _name(ind)
@@ -215,7 +242,7 @@ def ratio_over_hundred(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def value_echoes_name(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit when the value equals, or is a ≥6-character part of, the 三级 or the 描述."""
-    for ind, parsed in _rows(project, ctx):
+    for ind, parsed in ctx.once(_wordy, _rows(project, ctx)):
         label = _echo(ind, parsed)
         if label is not None:
             yield _value_hit(ind, label=label)
@@ -232,8 +259,8 @@ def value_echoes_name(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def vague_value(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit per vague qualitative value (有所提高, 持续推动 …) that does not echo the name."""
-    for ind, parsed in _rows(project, ctx):
-        if parsed.kind is ValueKind.VAGUE and _echo(ind, parsed) is None:
+    for ind, parsed in _of_kind(project, ctx, ValueKind.VAGUE):
+        if _echo(ind, parsed) is None:
             yield _value_hit(ind)
 
 
@@ -246,18 +273,19 @@ _ORG_WORDS = ("企业数", "企业数量", "单位数", "机构数", "家数", "
 
 def _unit_mismatch(ind: Indicator, parsed: ParsedValue) -> str | None:
     """Return why the unit does not fit the 三级 name, or None when it fits or cannot be told."""
+    # The unit is tested first: it rules most rows out before the name is searched.
     name, unit = _name(ind), parsed.unit
-    if any(w in name for w in _CLICK_WORDS) and unit in ("人", "家", "户"):
+    if unit in ("人", "家", "户") and any(w in name for w in _CLICK_WORDS):
         return "点击或访问量应以「次」计量"
-    if any(w in name for w in _PERSON_WORDS) and unit in ("家", "户", "个"):
+    if unit in ("家", "户", "个") and any(w in name for w in _PERSON_WORDS):
         return "人员数量应以「人」或「人次」计量"
-    if any(w in name for w in _ORG_WORDS) and unit in ("人", "人次"):
+    if unit in ("人", "人次") and any(w in name for w in _ORG_WORDS):
         return "企业或单位数量应以「家」「个」或「户」计量"
-    if "人次" in name and unit == "人":
+    if unit == "人" and "人次" in name:
         return "名称为人次，单位却是人"
-    if name.endswith("人数") and unit == "人次":
+    if unit == "人次" and name.endswith("人数"):
         return "名称为人数，单位却是人次"
-    if is_count_name(name) and not is_cost(ind) and unit in ("%", "万元", "元"):
+    if unit in ("%", "万元", "元") and is_count_name(name) and not is_cost(ind):
         return "数量类指标应以个数计量"
     return None
 
@@ -275,9 +303,7 @@ def unit_semantics(project: Project, ctx: Context) -> Iterator[Hit]:
     万元); a rate in a count unit is PT-VAL-002's. Whether a per-session figure was entered as a
     total cannot be seen from the name and unit alone.
     """
-    for ind, parsed in _rows(project, ctx):
-        if parsed.kind is not ValueKind.NUMERIC:
-            continue
+    for ind, parsed in _of_kind(project, ctx, ValueKind.NUMERIC):
         reason = _unit_mismatch(ind, parsed)
         if reason is not None:
             yield _value_hit(ind, unit=parsed.unit, reason=reason)
@@ -294,8 +320,8 @@ def unit_semantics(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def implicit_operator(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit per numeric value written without an operator."""
-    for ind, parsed in _rows(project, ctx):
-        if parsed.kind is ValueKind.NUMERIC and not parsed.operator_explicit:
+    for ind, parsed in _of_kind(project, ctx, ValueKind.NUMERIC):
+        if not parsed.operator_explicit:
             yield _value_hit(ind)
 
 
@@ -321,6 +347,12 @@ def value_type_mismatch(project: Project, ctx: Context) -> Iterator[Hit]:
 # --- PT-VAL-009 / PT-VAL-010 ----------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 14)
+def _embeds_target(description: str) -> bool:
+    key = label_key(description)
+    return bool(_DIGIT.search(key) and _EMBEDDED_TARGET.search(key))  # both alternatives need a digit
+
+
 @rule(
     "PT-VAL-009",
     Severity.INFO,
@@ -330,7 +362,7 @@ def value_type_mismatch(project: Project, ctx: Context) -> Iterator[Hit]:
 def description_embeds_target(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit when the 描述 states a target (…90%以上, ≥95%) instead of defining the measure."""
     for ind, _ in _rows(project, ctx):
-        if _EMBEDDED_TARGET.search(label_key(ind.description)):
+        if _embeds_target(ind.description):
             yield hit("description", indicator=ind, value=ind.description, name=ind.level3, description=ind.description)
 
 
@@ -380,9 +412,7 @@ def count_not_numeric(project: Project, ctx: Context) -> Iterator[Hit]:
 def satisfaction_value(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield an error for a non-% satisfaction value, warnings for the operator or a low target, info at the ceiling."""
     limits = ctx.config.thresholds
-    for ind, parsed in _rows(project, ctx):
-        if not _is_satisfaction(ind):
-            continue
+    for ind, parsed in ctx.once(_satisfaction_rows, _rows(project, ctx)):
         if not parsed.is_percent or parsed.number is None:
             yield _value_hit(ind)
             continue
@@ -417,9 +447,7 @@ def satisfaction_subject(project: Project, ctx: Context) -> Iterator[Hit]:
     and 资金用途; it cannot tell whether the surveyed population really matches the beneficiaries.
     """
     enforcement = any(w in project.name or w in project.use_of_funds for w in _ENFORCEMENT_WORDS)
-    for ind, _ in _rows(project, ctx):
-        if not _is_satisfaction(ind):
-            continue
+    for ind, _ in ctx.once(_satisfaction_rows, _rows(project, ctx)):
         name = _name(ind)
         if any(w in name for w in _SUPERIOR_BODIES):
             yield hit("level3", indicator=ind, value=ind.level3, name=ind.level3)
@@ -445,9 +473,8 @@ def satisfaction_tiny_population(project: Project, ctx: Context) -> Iterator[Hit
     limit = Decimal(ctx.config.thresholds.tiny_population)
     counts = [
         (ind, parsed)
-        for ind, parsed in _rows(project, ctx)
+        for ind, parsed in _of_kind(project, ctx, ValueKind.NUMERIC)
         if canonical_level1(ind.level1) != SATISFACTION
-        and parsed.kind is ValueKind.NUMERIC
         and parsed.unit in _POPULATION_UNITS
         and parsed.number is not None
         and parsed.operator in ("=", "≤", "<")
@@ -456,8 +483,8 @@ def satisfaction_tiny_population(project: Project, ctx: Context) -> Iterator[Hit
     if not counts:
         return
     count_ind, count = counts[0]
-    for ind, parsed in _rows(project, ctx):
-        if _is_satisfaction(ind) and parsed.is_percent:
+    for ind, parsed in ctx.once(_satisfaction_rows, _rows(project, ctx)):
+        if parsed.is_percent:
             yield _value_hit(ind, count_name=count_ind.level3, count=f"{count.number:f}")
 
 
@@ -503,7 +530,7 @@ def satisfaction_block_measure(project: Project, ctx: Context) -> Iterator[Hit]:
 def timeliness_value(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit per 时效 value that is a frequency, a bare number, text, or a deadline in another year."""
     year = ctx.department.year
-    for ind, parsed in _rows(project, ctx):
+    for ind, parsed in ctx.once(_timeliness_rows, _rows(project, ctx)):
         variant = _timeliness_misfit(ind, parsed, year)
         if variant is not None:
             yield _value_hit(ind, template=variant, year=year)

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from perfxl.model import Indicator, Project, Severity
 from perfxl.rules.registry import Context, Hit, hit, rule
@@ -21,9 +22,9 @@ from perfxl.rules.scheme import (
     SOCIAL_COST,
     canonical_level1,
     canonical_level2,
-    detect_scheme,
-    is_cost,
+    is_cost_row,
     is_substantive,
+    project_scheme,
 )
 from perfxl.values import MONEY_UNITS, ValueKind, find_money, format_amount, parse_value
 
@@ -96,7 +97,7 @@ class CostValue:
     @property
     def per_unit(self) -> bool:
         """Return True when the value or the name says the amount is per unit."""
-        return bool(self.per) or bool(_PER_UNIT_NAME.search(self.indicator.level3))
+        return bool(self.per) or _per_unit_name(self.indicator.level3)
 
     @property
     def caps(self) -> bool:
@@ -104,22 +105,37 @@ class CostValue:
         return self.operator in ("≤", "<", "=")
 
 
+@lru_cache(maxsize=1 << 12)
+def _per_unit_name(name: str) -> bool:
+    return bool(_PER_UNIT_NAME.search(name))
+
+
 def is_spending_cost(ind: Indicator) -> bool:
     """Return True for a substantive cost row about the project's own money, not 社会/生态环境成本."""
-    externality = canonical_level2(ind.level2) in (SOCIAL_COST, ECOLOGICAL_COST)
-    return is_cost(ind) and not externality and is_substantive(ind)
+    return _spending_block(ind.level1, ind.level2) and is_substantive(ind)
+
+
+@lru_cache(maxsize=1 << 12)
+def _spending_block(level1: str, level2: str) -> bool:
+    """Return True when a row under these 一级/二级 is a cost row, but not 社会/生态环境成本."""
+    return is_cost_row(level1, level2) and canonical_level2(level2) not in (SOCIAL_COST, ECOLOGICAL_COST)
 
 
 def _per(ind: Indicator, unit_tail: str) -> str:
-    if unit_tail:
-        return unit_tail.split("/")[0]
-    return next((unit for marker, unit in _PER_MARKERS if marker in ind.level3), "")
+    return unit_tail.split("/")[0] if unit_tail else _per_marker(ind.level3)
+
+
+@lru_cache(maxsize=1 << 12)
+def _per_marker(name: str) -> str:
+    return next((unit for marker, unit in _PER_MARKERS if marker in name), "")
 
 
 def cost_value(ind: Indicator) -> CostValue | None:
     """Return the money reading of a spending cost indicator, or None when it is not one or not money."""
-    if not is_spending_cost(ind):
-        return None
+    return _money_reading(ind) if is_spending_cost(ind) else None
+
+
+def _money_reading(ind: Indicator) -> CostValue | None:
     parsed = parse_value(ind.value)
     if parsed.kind is not ValueKind.NUMERIC or parsed.number is None:
         return None
@@ -130,14 +146,27 @@ def cost_value(ind: Indicator) -> CostValue | None:
     return CostValue(ind, parsed.operator or "=", parsed.number * factor, _per(ind, tail))
 
 
+def spending_costs(project: Project) -> list[tuple[Indicator, CostValue | None]]:
+    """Return the project's spending cost rows, in table order, each with its money reading (None if not money)."""
+    return [(ind, _money_reading(ind)) for ind in project.indicators if is_spending_cost(ind)]
+
+
 def total_costs(project: Project) -> list[CostValue]:
     """Return the project's total-cost indicators: money cost rows that are not per unit."""
-    return [c for ind in project.indicators if (c := cost_value(ind)) and not c.per_unit]
+    return _totals(spending_costs(project))
 
 
 def unit_costs(project: Project) -> list[CostValue]:
     """Return the project's per-unit cost indicators (人均…, 每个…, …元/人)."""
-    return [c for ind in project.indicators if (c := cost_value(ind)) and c.per_unit]
+    return _per_units(spending_costs(project))
+
+
+def _totals(rows: list[tuple[Indicator, CostValue | None]]) -> list[CostValue]:
+    return [c for _, c in rows if c is not None and not c.per_unit]
+
+
+def _per_units(rows: list[tuple[Indicator, CostValue | None]]) -> list[CostValue]:
+    return [c for _, c in rows if c is not None and c.per_unit]
 
 
 @dataclass(frozen=True)
@@ -231,10 +260,11 @@ def goal_amounts(project: Project, ctx: Context) -> Iterator[Hit]:
                 budget=format_amount(budget),
                 diff=format_amount(abs(q2(m.amount) - q2(budget))),
             )
-    caps = [c for c in total_costs(project) if c.caps]
+    budget_cents = q2(budget)
     for m in spends:
-        if q2(m.amount) != q2(budget):
+        if q2(m.amount) != budget_cents:
             continue
+        caps = [c for c in _totals(ctx.once(spending_costs, project)) if c.caps]
         cap = next((c for c in caps if m.amount > c.amount), None)
         if cap is not None:
             yield hit(
@@ -316,7 +346,7 @@ def cost_over_budget(project: Project, ctx: Context) -> Iterator[Hit]:
     budget = project.budget
     if budget is None:
         return
-    for cost in total_costs(project):
+    for cost in _totals(ctx.once(spending_costs, project)):
         if cost.amount > budget + ctx.config.thresholds.money_tolerance:
             yield hit(
                 "value",
@@ -341,7 +371,7 @@ def economic_cost_missing(project: Project, ctx: Context) -> Iterator[Hit]:
     here: no 成本 二级 under 产出 in Scheme H is PT-STR-004, no 成本 一级 in Scheme C is
     PT-STR-003, and cost rows that are all 不涉及 are PT-STR-010.
     """
-    if detect_scheme(project, ctx.config) != "C":
+    if project_scheme(project, ctx) != "C":
         return
     block = [i for i in project.indicators if canonical_level1(i.level1) == COST]
     if block and not any(canonical_level2(i.level2) == ECONOMIC_COST for i in block):
@@ -378,8 +408,8 @@ def unit_cost_reconciles(project: Project, ctx: Context) -> Iterator[Hit]:
     if budget is None or budget <= 0:
         return
     limits = ctx.config.thresholds
-    counts = quantities(project)
-    for cost in unit_costs(project):
+    counts = ctx.once(quantities, project)
+    for cost in _per_units(ctx.once(spending_costs, project)):
         if _whole_budget_per_unit(cost, counts, budget, ctx):
             continue
         matches = _matching(cost, counts)
@@ -426,11 +456,9 @@ def unit_cost_reconciles(project: Project, ctx: Context) -> Iterator[Hit]:
 def cost_restates_budget(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield info when the only cost information is the budget itself, a warning for non-money values."""
     budget = project.budget
-    has_unit_cost = bool(unit_costs(project))
-    for ind in project.indicators:
-        if not is_spending_cost(ind):
-            continue
-        cost = cost_value(ind)
+    rows = ctx.once(spending_costs, project)
+    has_unit_cost = bool(_per_units(rows))
+    for ind, cost in rows:
         if cost is None:
             # "≤预算数", "控制在预算内": the budget in words, which is a restatement, not a non-answer.
             in_words = "预算" in ind.value
@@ -472,8 +500,8 @@ def per_unit_is_whole_budget(project: Project, ctx: Context) -> Iterator[Hit]:
     budget = project.budget
     if budget is None or budget <= 0:
         return
-    counts = quantities(project)
-    for cost in unit_costs(project):
+    counts = ctx.once(quantities, project)
+    for cost in _per_units(ctx.once(spending_costs, project)):
         if _whole_budget_per_unit(cost, counts, budget, ctx):
             pool = _matching(cost, counts) or counts
             quantity = max(pool, key=lambda q: q.number)
@@ -500,8 +528,7 @@ def per_unit_is_whole_budget(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def cost_basis_mismatch(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit when the description says per unit/per day but the value is a total in 万元, or the reverse."""
-    for ind in project.indicators:
-        cost = cost_value(ind)
+    for ind, cost in ctx.once(spending_costs, project):
         if cost is None:
             continue
         unit = parse_value(ind.value).unit

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from perfxl.model import PLAN_CHECKPOINTS, Department, Percent, Project, Severity
 from perfxl.rules.registry import Context, Hit, hit, rule
-from perfxl.rules.scheme import TIMELINESS, canonical_level2, is_substantive
-from perfxl.values import ValueKind, parse_value
+from perfxl.rules.scheme import TIMELINESS, canonical_level2, substantive_rows
+from perfxl.values import ValueKind
 
 CHECKPOINT_MONTHS: tuple[int, int, int, int] = (3, 6, 10, 12)
 FULL = Decimal(100)
@@ -130,13 +130,13 @@ def _full_month(plan: list[Percent | None]) -> int | None:
     return next((m for m, v in zip(CHECKPOINT_MONTHS, plan, strict=True) if v is not None and v >= FULL), None)
 
 
-def _deadline(project: Project, year: int | None) -> tuple[int, str] | None:
+def _deadline(project: Project, ctx: Context) -> tuple[int, str] | None:
     """Return the latest 时效 deadline month in the budget year and the value that states it."""
+    year = ctx.department.year
     found: list[tuple[int, str]] = []
-    for ind in project.indicators:
-        if canonical_level2(ind.level2) != TIMELINESS or not is_substantive(ind):
+    for ind, parsed in ctx.once(substantive_rows, project):
+        if canonical_level2(ind.level2) != TIMELINESS:
             continue
-        parsed = parse_value(ind.value)
         if parsed.kind is ValueKind.DEADLINE and parsed.month and parsed.year in (None, year):
             found.append((parsed.month, ind.value))
     return max(found) if found else None
@@ -162,7 +162,7 @@ def plan_vs_deadline(project: Project, ctx: Context) -> Iterator[Hit]:
     if plan is None or not _well_formed(plan):
         return
     full_month = _full_month(plan)
-    deadline = _deadline(project, ctx.department.year)
+    deadline = _deadline(project, ctx)
     if full_month is None or deadline is None:
         return
     month, text = deadline

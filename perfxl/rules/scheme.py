@@ -7,9 +7,11 @@ Public API:
 
 - ``canonical_level1(name)`` / ``canonical_level2(name)``: the canonical spelling of a 一级/二级.
 - ``SCHEMES``: the allowed 二级 per 一级 for Scheme H (财预〔2015〕88号) and Scheme C (101号).
-- ``scheme_signals(project)`` and ``detect_scheme(project, config)``: which scheme a table uses.
-- ``is_placeholder_row`` / ``is_substantive``: 不涉及 or empty rows versus real indicators.
-- ``is_cost``, ``is_satisfaction_block``: where a row sits.
+- ``scheme_signals(project)`` and ``detect_scheme(project, config)``: which scheme a table uses;
+  ``project_scheme(project, ctx)`` is the same answer, worked out once per run.
+- ``is_placeholder_row`` / ``is_substantive``: 不涉及 or empty rows versus real indicators;
+  ``substantive_rows(project)``: the real indicators with their parsed values.
+- ``is_cost`` (``is_cost_row`` for the 一级/二级 names), ``is_satisfaction_block``: where a row sits.
 - ``is_capped_ratio``, ``is_reverse_ratio``, ``is_rate_name``, ``is_count_name``,
   ``is_date_name``: what a 三级 name says it measures.
 """
@@ -23,8 +25,9 @@ from typing import Literal
 
 from perfxl.config import Config
 from perfxl.model import Indicator, Project
+from perfxl.rules.registry import Context
 from perfxl.textnorm import label_key
-from perfxl.values import ValueKind, parse_value
+from perfxl.values import ParsedValue, ValueKind, parse_value
 
 Scheme = Literal["H", "C"]
 
@@ -167,8 +170,18 @@ def detect_scheme(project: Project, config: Config) -> Scheme:
     """Return the scheme of the project's table: ``config.scheme`` unless it is auto."""
     if config.scheme != "auto":
         return config.scheme
-    signals = scheme_signals(project)
+    return _scheme_of(scheme_signals(project))
+
+
+def _scheme_of(signals: SchemeSignals) -> Scheme:
     return "C" if signals.cost_level1 or signals.c_cost_level2 else "H"
+
+
+def project_scheme(project: Project, ctx: Context) -> Scheme:
+    """Return ``detect_scheme(project, ctx.config)``, reading the table once per run."""
+    if ctx.config.scheme != "auto":
+        return ctx.config.scheme
+    return _scheme_of(ctx.once(scheme_signals, project))
 
 
 def is_placeholder_row(ind: Indicator) -> bool:
@@ -206,10 +219,21 @@ def _substantive(level1: str, level3: str, description: str, value: str) -> bool
     return parse_value(value).kind is not ValueKind.PLACEHOLDER
 
 
+def substantive_rows(project: Project) -> list[tuple[Indicator, ParsedValue]]:
+    """Return the project's substantive indicators, in table order, each with its parsed 指标值."""
+    return [(ind, parse_value(ind.value)) for ind in project.indicators if is_substantive(ind)]
+
+
 def is_cost(ind: Indicator) -> bool:
     """Return True for a cost indicator: under 一级 成本指标 or 二级 成本/经济/社会/生态环境成本."""
-    l2 = canonical_level2(ind.level2)
-    return canonical_level1(ind.level1) == COST or l2 == COST or l2 in C_COST_LEVEL2
+    return is_cost_row(ind.level1, ind.level2)
+
+
+@lru_cache(maxsize=1 << 12)
+def is_cost_row(level1: str, level2: str) -> bool:
+    """Return True when a row under this 一级 and 二级 is a cost indicator (see ``is_cost``)."""
+    l2 = canonical_level2(level2)
+    return canonical_level1(level1) == COST or l2 == COST or l2 in C_COST_LEVEL2
 
 
 def is_satisfaction_block(ind: Indicator) -> bool:
@@ -217,29 +241,34 @@ def is_satisfaction_block(ind: Indicator) -> bool:
     return canonical_level1(ind.level1) == SATISFACTION
 
 
+@lru_cache(maxsize=1 << 14)
 def is_reverse_ratio(name: str) -> bool:
     """Return True for a rate where lower is better (逾期率, 差错率, 事故发生率, 投诉率 …)."""
     key = label_key(name)
     return key.endswith("率") and any(marker in key for marker in REVERSE_MARKERS)
 
 
+@lru_cache(maxsize=1 << 14)
 def is_capped_ratio(name: str) -> bool:
     """Return True for a ratio that cannot exceed 100% (…合格率, …完成率, …满意度 …), not reverse."""
     key = label_key(name)
     return key.endswith(CAPPED_SUFFIXES) and not is_reverse_ratio(key)
 
 
+@lru_cache(maxsize=1 << 14)
 def is_rate_name(name: str) -> bool:
     """Return True when the name says it is a rate or ratio (…率, …比例, …占比, …满意度)."""
     return bool(_RATE_RE.search(label_key(name)))
 
 
+@lru_cache(maxsize=1 << 14)
 def is_count_name(name: str) -> bool:
     """Return True when the name says it is a count (…数量, …人数, …次数, …企业, …报送量 …)."""
     key = label_key(name)
     return key.endswith(COUNT_SUFFIXES) and not is_rate_name(key)
 
 
+@lru_cache(maxsize=1 << 14)
 def is_date_name(name: str) -> bool:
     """Return True when the name says it is a date or time limit (…时限, …时间, …日期)."""
     return bool(_DATE_RE.search(label_key(name)))

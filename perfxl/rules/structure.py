@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
+from functools import lru_cache
 
 from perfxl.model import Indicator, Project, Severity
 from perfxl.rules.registry import Context, Hit, hit, rule
@@ -24,13 +25,14 @@ from perfxl.rules.scheme import (
     allowed_level2,
     canonical_level1,
     canonical_level2,
-    detect_scheme,
     is_count_name,
     is_negative_benefit,
     is_placeholder_row,
     is_satisfaction_block,
     is_substantive,
+    project_scheme,
     scheme_signals,
+    substantive_rows,
 )
 from perfxl.textnorm import label_key
 from perfxl.values import ValueKind, parse_value
@@ -123,7 +125,7 @@ def required_level1(project: Project, ctx: Context) -> Iterator[Hit]:
     if not project.indicators:
         return
     present = {canonical_level1(i.level1) for i in project.indicators}
-    required = [OUTPUT, BENEFIT] if detect_scheme(project, ctx.config) == "H" else [COST, OUTPUT, BENEFIT]
+    required = [OUTPUT, BENEFIT] if project_scheme(project, ctx) == "H" else [COST, OUTPUT, BENEFIT]
     for name in required:
         if name not in present:
             yield hit("indicators", name=name)
@@ -142,7 +144,7 @@ def output_level2(project: Project, ctx: Context) -> Iterator[Hit]:
         return
     present = {canonical_level2(i.level2) for i in output}
     expected = [(QUANTITY, Severity.ERROR), (QUALITY, Severity.WARNING), (TIMELINESS, Severity.WARNING)]
-    if detect_scheme(project, ctx.config) == "H":
+    if project_scheme(project, ctx) == "H":
         expected.append((COST, Severity.WARNING))
     for name, severity in expected:
         if name not in present:
@@ -193,8 +195,8 @@ def satisfaction_outside_block(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def level2_belongs(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit per distinct 一级/二级 pair the detected scheme does not allow."""
-    scheme = detect_scheme(project, ctx.config)
-    signals = scheme_signals(project)
+    scheme = project_scheme(project, ctx)
+    signals = ctx.once(scheme_signals, project)
     seen: set[tuple[str, str]] = set()
     for ind in project.indicators:
         l1, l2 = canonical_level1(ind.level1), canonical_level2(ind.level2)
@@ -238,10 +240,10 @@ def level2_belongs(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def mixed_scheme(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield an error when H and C cost placements are mixed; info for 可持续影响 in Scheme C."""
-    if scheme_signals(project).mixed:
+    if ctx.once(scheme_signals, project).mixed:
         cost_rows = [i for i in project.indicators if canonical_level2(i.level2) == COST]
         yield hit("level2", indicator=cost_rows[0] if cost_rows else None, value="成本指标")
-    if detect_scheme(project, ctx.config) == "C":
+    if project_scheme(project, ctx) == "C":
         legacy = [i for i in project.indicators if canonical_level2(i.level2) == SUSTAINABLE_IMPACT]
         if legacy:
             yield hit("level2", indicator=legacy[0], value=legacy[0].level2, severity=Severity.INFO, template="legacy")
@@ -255,7 +257,7 @@ def mixed_scheme(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def hybrid_cost(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield an info hit for the Gansu hybrid: 成本 under 产出 with the C sub-levels as 三级."""
-    if scheme_signals(project).hybrid:
+    if ctx.once(scheme_signals, project).hybrid:
         row = next(i for i in project.indicators if canonical_level2(i.level2) == COST)
         yield hit("level3", indicator=row, value=row.level3)
 
@@ -306,7 +308,7 @@ def incomplete_rows(project: Project, ctx: Context) -> Iterator[Hit]:
 )
 def placeholder_rows(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield an error for 不涉及/empty rows under a mandatory 二级, info for other placeholder rows."""
-    substantive_level2 = {canonical_level2(i.level2) for i in project.indicators if is_substantive(i)}
+    substantive_level2 = {canonical_level2(i.level2) for i, _ in ctx.once(substantive_rows, project)}
     for ind in project.indicators:
         if is_negative_benefit(ind):
             yield hit("value", indicator=ind, value=ind.value, template="negative", name=ind.level3)
@@ -341,7 +343,7 @@ def indicator_count(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a warning below the configured minimum of substantive 三级, info above the maximum."""
     if not project.indicators:
         return
-    count = sum(1 for i in project.indicators if is_substantive(i))
+    count = len(ctx.once(substantive_rows, project))
     limits = ctx.config.thresholds
     if count < limits.min_indicators:
         yield hit("indicators", value=count, count=count, minimum=limits.min_indicators)
@@ -362,12 +364,14 @@ def indicator_count(project: Project, ctx: Context) -> Iterator[Hit]:
 @rule("PT-STR-012", Severity.WARNING, "三级指标重复", "三级指标「{name}」在本项目中出现 {count} 次")
 def duplicate_level3(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit at the second occurrence of every 三级 name used more than once."""
-    real = [i for i in project.indicators if not is_placeholder_row(i) and label_key(i.level3)]
-    counts = Counter(label_key(i.level3) for i in real)
+    named = [(i, key) for i in project.indicators if (key := label_key(i.level3))]
+    if len({key for _, key in named}) == len(named):
+        return  # no name repeats at all, so none repeats among the real rows
+    real = [(i, key) for i, key in named if not is_placeholder_row(i)]
+    counts = Counter(key for _, key in real)
     reported: set[str] = set()
     seen: set[str] = set()
-    for ind in real:
-        key = label_key(ind.level3)
+    for ind, key in real:
         if key in seen and key not in reported:
             reported.add(key)
             yield hit("level3", indicator=ind, value=ind.level3, name=ind.level3, count=counts[key])
@@ -424,19 +428,20 @@ _BENEFIT_WORDS = (
 _LEADING_FOR = re.compile(r"^为[^，。]{1,8}?(?=提供|完成|举办|召开|开展|组织|发放|报送)")
 
 
-def _misclassification(ind: Indicator) -> str | None:
+@lru_cache(maxsize=1 << 14)
+def _misclassification(level1: str, level2_text: str, level3: str, value: str) -> str | None:
     """Return the message variant when the 三级 wording contradicts its 二级, else None."""
-    name = label_key(ind.level3)
-    level2 = canonical_level2(ind.level2)
+    name = label_key(level3)
+    level2 = canonical_level2(level2_text)
     if level2 == SOCIAL_BENEFIT and any(w in name for w in _ECONOMIC_WORDS):
         return "economic"
     if level2 == QUALITY:
-        parsed = parse_value(ind.value)
+        parsed = parse_value(value)
         if is_count_name(name) or (parsed.kind is ValueKind.NUMERIC and parsed.unit in _COUNT_UNITS):
             return "count"
     if level2 == TIMELINESS and name.endswith(_TIMELINESS_MISFITS):
         return "timeliness"
-    if canonical_level1(ind.level1) == BENEFIT:
+    if canonical_level1(level1) == BENEFIT:
         core = _LEADING_FOR.sub("", name)
         if core.startswith(_OUTPUT_VERBS) and not any(w in name for w in _BENEFIT_WORDS):
             return "output"
@@ -462,10 +467,10 @@ def misclassified(project: Project, ctx: Context) -> Iterator[Hit]:
     outputs (提供…, 举办…) under 效益. It cannot judge meaning beyond those keywords, and leaves a
     满意 indicator outside the 满意度 block to PT-STR-006.
     """
-    for ind in project.indicators:
-        if not is_substantive(ind) or "满意" in ind.level3:
+    for ind, _ in ctx.once(substantive_rows, project):
+        if "满意" in ind.level3:
             continue
-        variant = _misclassification(ind)
+        variant = _misclassification(ind.level1, ind.level2, ind.level3, ind.value)
         if variant is not None:
             yield hit(
                 "level3",

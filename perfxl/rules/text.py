@@ -8,7 +8,8 @@ cross-project and Part 1 rules run once per department and name the project on e
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -16,9 +17,9 @@ from functools import lru_cache
 from perfxl.model import Department, Indicator, Project, Severity
 from perfxl.rules.money import q2, unit_family
 from perfxl.rules.registry import Context, Hit, hit, rule
-from perfxl.rules.scheme import QUANTITY, canonical_level2, is_satisfaction_block, is_substantive
-from perfxl.textnorm import halfwidth, label_key, squash
-from perfxl.values import ValueKind, format_amount, parse_value
+from perfxl.rules.scheme import QUANTITY, canonical_level2, is_satisfaction_block, substantive_rows
+from perfxl.textnorm import clean_prose, label_key
+from perfxl.values import ParsedValue, ValueKind, format_amount, parse_value
 
 _CJK = r"\u4e00-\u9fff"
 
@@ -29,18 +30,25 @@ _DOC_NUMBER = re.compile(
 )
 
 
-def _clean(text: str) -> str:
-    """Return prose as the patterns read it: half-width, layout spaces removed."""
-    return halfwidth(squash(text))
+def _without_doc_numbers(text: str) -> str:
+    # Every 文号 ends in 号: a text without one is left as it is, without the costly scan.
+    return _DOC_NUMBER.sub("", text) if "号" in text else text
 
 
 # --- PT-TXT-001 -----------------------------------------------------------------------------
 
 _COUNT_UNITS = "人次|人|家|户|个|次|场|项|期|批次|批|名|所|台|套|篇|份|条|课时|学时|小时|天|公里|米|亩|平方米|吨"
+# The patterns of this part run over every goal. Each opens with one character class (or is a
+# choice of words), which lets the scanner skip to where a match can start; the look-behinds
+# then continue as the plain alternatives would (a number, or 两三四…十).
+_CN_DIGITS = "两三四五六七八九十"
+# A number with a unit of money or count (3场, 20万元, 95%), or 三场.
 _AMOUNT_OR_COUNT = re.compile(
-    rf"\d+(?:\.\d+)?(?:万|亿)?(?:元|{_COUNT_UNITS}|%)|[两三四五六七八九十]+(?:场|次|期|批|项)"
+    rf"[\d{_CN_DIGITS}](?:(?<=\d)\d*(?:\.\d+)?(?:万|亿)?(?:元|{_COUNT_UNITS}|%)|(?<=[{_CN_DIGITS}])[{_CN_DIGITS}]*(?:场|次|期|批|项))"
 )
-_TIME_BOUND = re.compile(r"\d{4}年|年底|年末|年内|全年|月底|月末|季度|\d{1,2}月|前完成|之前|以前")
+# A time bound: 2025年, 年底, 12月 …, in two patterns (words; a year or month number).
+_TIME_WORDS = re.compile("年底|年末|年内|全年|月底|月末|季度|前完成|之前|以前")
+_TIME_NUMBER = re.compile(r"\d(?:\d{3}年|\d?月)")
 
 
 @rule(
@@ -51,13 +59,13 @@ _TIME_BOUND = re.compile(r"\d{4}年|年底|年末|年内|全年|月底|月末|�
 )
 def goal_quantified(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit when the 绩效目标 has no quantity or amount, or no time bound."""
-    goal = _clean(project.goal)
+    goal = clean_prose(project.goal)
     if not goal:
         return  # a missing goal is PT-STR-001's finding
     missing = []
     if not _AMOUNT_OR_COUNT.search(goal):
         missing.append("数量或金额")
-    if not _TIME_BOUND.search(goal):
+    if not (_TIME_WORDS.search(goal) or _TIME_NUMBER.search(goal)):
         missing.append("完成时限")
     if missing:
         yield hit("goal", value=project.goal, missing="和".join(missing), year=ctx.department.year or "YYYY")
@@ -67,12 +75,17 @@ def goal_quantified(project: Project, ctx: Context) -> Iterator[Hit]:
 
 _CN_NUMBERS = {"两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _PROMISE_UNITS = "人次|人|家|户|个|场|次|项|期|批|名|所|课时|学时"
-_PROMISE_AFTER = re.compile(rf"(?P<num>\d+(?:\.\d+)?|[两三四五六七八九十])(?P<unit>{_PROMISE_UNITS})(?:及以上|以上)?")
+# A number (3, 360, 1.5) or one of 两三四…十, then a unit: 3场, 两期, 360人以上.
+_PROMISE_AFTER = re.compile(
+    rf"(?P<num>[\d{_CN_DIGITS}](?:(?<=\d)\d*(?:\.\d+)?)?)(?P<unit>{_PROMISE_UNITS})(?:及以上|以上)?"
+)
 # "培训人360以上", "企业20家": the counted noun comes first.
 _PROMISE_BEFORE = re.compile(
     r"(?:培训|参训|服务|帮扶|覆盖|惠及|新增|带动|吸纳|引进|监测|培育)?(?P<noun>人数|人员|学员|人|企业|户)(?:达到|不少于|不低于|为|达)?(?P<num>\d+(?:\.\d+)?)"
     r"(?P<unit>人次|人|家|户|名)?(?:及以上|以上)?"
 )
+# What every _PROMISE_BEFORE match holds: the noun's last character, at most three more, a digit.
+_PROMISE_BEFORE_HINT = re.compile(r"[数员人业户].{0,3}\d")
 _NOUN_UNITS = {"人数": "人", "人员": "人", "学员": "人", "人": "人", "企业": "家", "户": "户"}
 _NAME_SPLIT = re.compile(r"[、,，;；]|(?<=[费金])(?:和|及|与)")
 _GENERIC_SUFFIXES = ("专项资金", "补助资金", "工作经费", "经费", "资金", "费用", "费", "补助", "项目", "工作")
@@ -89,13 +102,13 @@ class Promise:
 
 def promises(goal: str) -> list[Promise]:
     """Return the counts promised in a goal text, one per (number, kind of unit)."""
-    text = _clean(goal)
+    text = clean_prose(goal)
     found: dict[tuple[Decimal, frozenset[str] | None], Promise] = {}
     for m in _PROMISE_AFTER.finditer(text):
         num = m["num"]
         number = Decimal(_CN_NUMBERS[num]) if num in _CN_NUMBERS else Decimal(num)
         found.setdefault((number, unit_family(m["unit"])), Promise(m.group(0), number, m["unit"]))
-    for m in _PROMISE_BEFORE.finditer(text):
+    for m in _PROMISE_BEFORE.finditer(text) if _PROMISE_BEFORE_HINT.search(text) else ():
         unit = m["unit"] or _NOUN_UNITS[m["noun"]]
         number = Decimal(m["num"])
         found.setdefault((number, unit_family(unit)), Promise(m.group(0), number, unit))
@@ -157,12 +170,14 @@ def goal_covered(project: Project, ctx: Context) -> Iterator[Hit]:
     This cannot see promises written as percentages or in words, activities that only 资金用途
     lists, or an indicator that covers an activity under a different word.
     """
-    counted = []
-    for ind in project.indicators:
-        parsed = parse_value(ind.value)
-        if is_substantive(ind) and parsed.kind is ValueKind.NUMERIC and parsed.number is not None:
-            counted.append((ind, parsed.number, unit_family(parsed.unit)))
-    for promise in promises(project.goal):
+    rows = ctx.once(substantive_rows, project)
+    promised = promises(project.goal)
+    counted = [
+        (ind, parsed.number, unit_family(parsed.unit))
+        for ind, parsed in (rows if promised else ())
+        if parsed.kind is ValueKind.NUMERIC and parsed.number is not None
+    ]
+    for promise in promised:
         family = unit_family(promise.unit)
         same_kind = [(ind, n) for ind, n, f in counted if family is not None and f == family]
         if any(n == promise.number for _, n in same_kind):
@@ -179,10 +194,13 @@ def goal_covered(project: Project, ctx: Context) -> Iterator[Hit]:
             )
         else:
             yield hit("goal", value=promise.text, promise=promise.text)
-    covered = "|".join(label_key(f"{i.level3}|{i.description}") for i in project.indicators if is_substantive(i))
-    pieces = _bigrams(covered)
-    for part, key in _activity_parts(project.name):
-        if not (_bigrams(key) | _bigrams(_abbreviated(key))) & pieces:
+    parts = _activity_parts(project.name)
+    if not parts:
+        return
+    # A two-character piece is in the bigrams of the covered text exactly when it occurs in it.
+    covered = "|".join(label_key(f"{i.level3}|{i.description}") for i, _ in rows)
+    for part, key in parts:
+        if not any(piece in covered for piece in _bigrams(key) | _bigrams(_abbreviated(key))):
             yield hit("name", value=part, template="activity", part=part)
 
 
@@ -201,7 +219,7 @@ RELATED_CHAR_SHARE = Decimal(1) / 3
 
 def _name_key(name: str) -> str:
     """Return the distinctive part of a project name: no 文号, region, year or generic words."""
-    text = _DOC_NUMBER.sub("", _clean(name))
+    text = _without_doc_numbers(clean_prose(name))
     text = _REGION_PREFIX.sub("", text)
     text = _GENERIC_WORDS.sub("", text)
     return text.removesuffix("费")
@@ -209,8 +227,8 @@ def _name_key(name: str) -> str:
 
 def related(name: str, use: str) -> bool:
     """Return True when a use text shares a two-character piece, or a third of the characters, of the name."""
-    key, text = _name_key(name), _clean(use)
-    if len(key) < 2 or _bigrams(key) & _bigrams(text):
+    key, text = _name_key(name), clean_prose(use)
+    if len(key) < 2 or any(piece in text for piece in _bigrams(key)):
         return True
     chars = set(key)
     return Decimal(sum(1 for c in chars if c in text)) >= RELATED_CHAR_SHARE * len(chars)
@@ -231,7 +249,7 @@ def use_describes_spending(project: Project, ctx: Context) -> Iterator[Hit]:
     the name's distinctive characters. Neither check understands meaning: a use written entirely
     in synonyms of the name looks unrelated, and a wrong use that repeats the name looks fine.
     """
-    use = _clean(project.use_of_funds)
+    use = clean_prose(project.use_of_funds)
     if not use:
         return  # a missing use is PT-STR-001's finding
     source = _SOURCE.search(use)
@@ -253,12 +271,17 @@ def _prose_key(text: str) -> str:
     return _NUMBERS.sub("#", label_key(text))
 
 
-def _row_key(ind: Indicator) -> tuple[str, str, str]:
-    return canonical_level2(ind.level2), label_key(ind.level3), label_key(ind.description)
+@lru_cache(maxsize=1 << 14)
+def _row_key(level2: str, level3: str, description: str) -> tuple[str, str, str]:
+    return canonical_level2(level2), label_key(level3), label_key(description)
 
 
 def _row_keys(project: Project) -> frozenset[tuple[str, str, str]]:
-    return frozenset(_row_key(i) for i in project.indicators if is_substantive(i))
+    return _keys_of(substantive_rows(project))
+
+
+def _keys_of(rows: list[tuple[Indicator, ParsedValue]]) -> frozenset[tuple[str, str, str]]:
+    return frozenset(_row_key(i.level2, i.level3, i.description) for i, _ in rows)
 
 
 def _overlap(rows_a: frozenset[tuple[str, str, str]], rows_b: frozenset[tuple[str, str, str]]) -> tuple[int, int]:
@@ -272,18 +295,22 @@ def row_similarity(a: Project, b: Project) -> tuple[int, int]:
 
 def _memo_row_keys(project: Project, ctx: Context) -> frozenset[tuple[str, str, str]]:
     # Every pair of projects is compared, so each project's row keys are built once per run.
-    key = (_row_keys, id(project))  # the project lives in ctx.department, so its id stays its own
-    found: frozenset[tuple[str, str, str]] | None = ctx.memo.get(key)
-    if found is None:
-        found = ctx.memo[key] = _row_keys(project)
-    return found
+    return ctx.once(_keys_of, ctx.once(substantive_rows, project))
 
 
-def _similar_rows(a: Project, b: Project, ctx: Context) -> tuple[int, int] | None:
-    shared, total = _overlap(_memo_row_keys(a, ctx), _memo_row_keys(b, ctx))
+def _similar_rows(
+    rows_a: frozenset[tuple[str, str, str]], rows_b: frozenset[tuple[str, str, str]], ctx: Context
+) -> tuple[int, int] | None:
+    shared, total = _overlap(rows_a, rows_b)
     if total and Decimal(shared) >= ctx.config.thresholds.copy_similarity * total:
         return shared, total
     return None
+
+
+def _copy_key(text: str) -> str | None:
+    """Return the prose key of a text long enough for a match to mean copying, else None."""
+    key = _prose_key(text)
+    return key if len(key) >= MIN_COPY_LENGTH else None
 
 
 @rule(
@@ -301,33 +328,57 @@ def copied_between_projects(dept: Department, ctx: Context) -> Iterator[Hit]:
     earlier project a project copies is named.
     """
     projects = dept.projects
+    threshold = ctx.config.thresholds.copy_similarity
+    uses = [_copy_key(p.use_of_funds) for p in projects]
+    goals = [_copy_key(p.goal) for p in projects]
+    rows = [_memo_row_keys(p, ctx) for p in projects]
+    # The earlier projects each text and row was seen in: only one sharing something can be
+    # copied from (unless a threshold of 0 makes any two tables similar), and counting the
+    # shared rows through this index replaces intersecting every pair of tables.
+    by_use: dict[str, list[int]] = {}
+    by_goal: dict[str, list[int]] = {}
+    by_row: dict[tuple[str, str, str], list[int]] = {}
     for j, later in enumerate(projects):
-        for i, earlier in enumerate(projects[:j]):
+        use, goal = uses[j], goals[j]
+        shared = Counter(i for key in rows[j] for i in by_row.get(key, ()))
+        candidates: Iterable[int] = range(j)
+        if threshold > 0:
+            found = set(shared)
+            found.update(by_use.get(use, ()) if use is not None else ())
+            found.update(by_goal.get(goal, ()) if goal is not None else ())
+            candidates = sorted(found)
+        for i in candidates:
             parts, field = [], ""
-            for name, label in (("use_of_funds", "资金用途"), ("goal", "绩效目标")):
-                key = _prose_key(getattr(later, name))
-                if len(key) >= MIN_COPY_LENGTH and key == _prose_key(getattr(earlier, name)):
-                    parts.append(label)
-                    field = field or name
-            similar = _similar_rows(earlier, later, ctx)
-            if similar:
-                parts.append(f"绩效指标（{similar[0]}/{similar[1]} 行）")
+            if use is not None and use == uses[i]:
+                parts.append("资金用途")
+                field = "use_of_funds"
+            if goal is not None and goal == goals[i]:
+                parts.append("绩效目标")
+                field = field or "goal"
+            total = max(len(rows[i]), len(rows[j]))
+            if total and shared[i] >= threshold * total:  # an int compares with a Decimal exactly
+                parts.append(f"绩效指标（{shared[i]}/{total} 行）")
                 field = field or "indicators"
             if parts:
+                earlier = projects[i]
                 yield hit(
                     field, project=later, value=earlier.name, index=i + 1, other=earlier.name, parts="、".join(parts)
                 )
                 break
+        if use is not None:
+            by_use.setdefault(use, []).append(j)
+        if goal is not None:
+            by_goal.setdefault(goal, []).append(j)
+        for key in rows[j]:
+            by_row.setdefault(key, []).append(j)
 
 
 def _quantity_key(ind: Indicator) -> tuple[str, str, str]:
     return label_key(ind.level3), label_key(ind.description), label_key(ind.value)
 
 
-def _quantity_targets(project: Project) -> frozenset[tuple[str, str, str]]:
-    return frozenset(
-        _quantity_key(i) for i in project.indicators if canonical_level2(i.level2) == QUANTITY and is_substantive(i)
-    )
+def _quantity_targets(rows: list[tuple[Indicator, ParsedValue]]) -> frozenset[tuple[str, str, str]]:
+    return frozenset(_quantity_key(i) for i, _ in rows if canonical_level2(i.level2) == QUANTITY)
 
 
 @rule(
@@ -345,24 +396,31 @@ def same_targets_other_money(dept: Department, ctx: Context) -> Iterator[Hit]:
     indicator has the same value; the budgets differ at two decimals.
     """
     projects = dept.projects
+    cents = [None if p.budget is None else q2(p.budget) for p in projects]
+    by_targets: dict[frozenset[tuple[str, str, str]], list[int]] = {}  # the earlier projects per set of targets
     for j, later in enumerate(projects):
-        for i, earlier in enumerate(projects[:j]):
-            if earlier.budget is None or later.budget is None or q2(earlier.budget) == q2(later.budget):
-                continue
-            targets = _quantity_targets(later)
-            if targets and targets == _quantity_targets(earlier) and _similar_rows(earlier, later, ctx):
-                shown = "；".join(f"{r.level3} {r.value}" for r in later.indicators if _quantity_key(r) in targets)
-                yield hit(
-                    "indicators",
-                    project=later,
-                    value=format_amount(later.budget),
-                    index=i + 1,
-                    other=earlier.name,
-                    targets=shown,
-                    budget=format_amount(later.budget),
-                    other_budget=format_amount(earlier.budget),
-                )
-                break
+        targets = _quantity_targets(ctx.once(substantive_rows, later))
+        same = by_targets.setdefault(targets, [])
+        budget = later.budget
+        if targets and budget is not None:
+            for i in same:
+                earlier = projects[i]
+                if earlier.budget is None or cents[i] == cents[j]:
+                    continue
+                if _similar_rows(_memo_row_keys(earlier, ctx), _memo_row_keys(later, ctx), ctx):
+                    shown = "；".join(f"{r.level3} {r.value}" for r in later.indicators if _quantity_key(r) in targets)
+                    yield hit(
+                        "indicators",
+                        project=later,
+                        value=format_amount(budget),
+                        index=i + 1,
+                        other=earlier.name,
+                        targets=shown,
+                        budget=format_amount(budget),
+                        other_budget=format_amount(earlier.budget),
+                    )
+                    break
+        same.append(j)
 
 
 # --- PT-TXT-005 -----------------------------------------------------------------------------
@@ -406,6 +464,10 @@ MISSPELLINGS: dict[str, str] = {
 }
 _LATIN_WORD = re.compile(r"(?<![A-Za-z0-9./@:_-])(?:[a-z]{3,}|[A-Z][a-z]{2,})(?![A-Za-z0-9./@_-])")
 _STRAY_SPACE = re.compile(rf"[{_CJK}]{{1,3}}[ \t\u00a0\u3000]+[{_CJK}]{{1,3}}")
+_HAS_CJK = re.compile(f"[{_CJK}]")
+_MISSPELT = re.compile("|".join(map(re.escape, MISSPELLINGS)))
+_HAS_LATIN = re.compile("[A-Za-z]")
+_HAS_BLANK = re.compile("[ \t\u00a0\u3000]")
 
 
 def typos(text: str) -> list[str]:
@@ -416,16 +478,22 @@ def typos(text: str) -> list[str]:
 @lru_cache(maxsize=1 << 14)
 def _typos(text: str) -> tuple[str, ...]:
     # Cached: the same indicator names, values and bases recur across a department's projects.
+    # Every slip involves a Chinese character, a Latin word a letter and a stray space a blank:
+    # the cheap tests skip the scans that cannot find one.
+    if not _HAS_CJK.search(text):
+        return ()
     notes: list[str] = []
     for m in _DOUBLED.finditer(text):
         unit = m.group(1)
         if len(unit) == 1 and (unit in _REDUPLICATED or unit in _ORGAN_SUFFIXES):
             continue
         notes.append(f"「{m.group(0)}」疑似重复输入")
-    notes.extend(f"「{wrong}」应为「{right}」" for wrong, right in MISSPELLINGS.items() if wrong in text)
-    if re.search(f"[{_CJK}]", text):
+    if _MISSPELT.search(text):
+        notes.extend(f"「{wrong}」应为「{right}」" for wrong, right in MISSPELLINGS.items() if wrong in text)
+    if _HAS_LATIN.search(text):
         notes.extend(f"中文中夹有英文单词「{m.group(0)}」" for m in _LATIN_WORD.finditer(text))
-    notes.extend(f"「{m.group(0)}」中有多余空格" for m in _STRAY_SPACE.finditer(text))
+    if _HAS_BLANK.search(text):
+        notes.extend(f"「{m.group(0)}」中有多余空格" for m in _STRAY_SPACE.finditer(text))
     return tuple(notes)
 
 
@@ -460,7 +528,7 @@ def typing_slips(dept: Department, ctx: Context) -> Iterator[Hit]:
     """
     labels = {"overall_goal": "总体绩效目标", "sub_goals": "分项绩效目标", "safeguards": "工作保障措施"}
     for field, text in _department_texts(dept):
-        notes = typos(text)
+        notes = _typos(text)
         if notes:
             yield hit(field, value=text, where=f"第一部分{labels[field]}", notes="；".join(notes))
     field_labels = {
@@ -469,7 +537,7 @@ def typing_slips(dept: Department, ctx: Context) -> Iterator[Hit]:
     }  # fmt: skip
     for project in dept.projects:
         for field, ind, text in _project_texts(project):
-            notes = typos(text)
+            notes = _typos(text)
             if notes:
                 where = field_labels[field] + (f"（{ind.level3}）" if ind is not None and field != "level3" else "")
                 yield hit(field, indicator=ind, project=project, value=text, where=where, notes="；".join(notes))
@@ -515,12 +583,20 @@ class DocNumber:
 
 def doc_numbers(text: str) -> list[DocNumber]:
     """Return every 文号 cited in ``text``, whatever brackets it uses."""
+    return list(_doc_numbers(text))
+
+
+@lru_cache(maxsize=1 << 14)
+def _doc_numbers(text: str) -> tuple[DocNumber, ...]:
+    # Cached: the same 依据 recur across a department's rows and projects.
+    if "号" not in text:
+        return ()  # every 文号 ends in 号, and cleaning the text never makes one
     found = []
-    for m in _DOC_NUMBER.finditer(_clean(text)):
+    for m in _DOC_NUMBER.finditer(clean_prose(text)):
         prefix = _CITING_WORDS.sub("", m["prefix"]) or m["prefix"]
         written = m.group(0)[len(m["prefix"]) - len(prefix) :]
         found.append(DocNumber(written, prefix, int(m["year"]), int(m["num"]), m["open"] + m["close"]))
-    return found
+    return tuple(found)
 
 
 @rule(
@@ -541,8 +617,8 @@ def doc_number_consistency(project: Project, ctx: Context) -> Iterator[Hit]:
     project, and a policy cited by title alone (《…通知》) without a 文号 as info. A 文号 cited in
     the name but not in the 依据, or cited with a different number, is not judged.
     """
-    basis_rows = [(ind, doc_numbers(ind.basis)) for ind in project.indicators if is_substantive(ind)]
-    named = doc_numbers(project.name)
+    basis_rows = [(ind, _doc_numbers(ind.basis)) for ind, _ in ctx.once(substantive_rows, project)]
+    named = _doc_numbers(project.name)
     for ref in named:
         clashes = [(ind, b) for ind, refs in basis_rows for b in refs if b.same_document(ref) and b.year != ref.year]
         if clashes:
@@ -550,10 +626,10 @@ def doc_number_consistency(project: Project, ctx: Context) -> Iterator[Hit]:
             yield hit(
                 "basis", indicator=ind, value=ind.basis, name_ref=ref.text, basis_ref=other.text, count=len(clashes)
             )
-    places: list[tuple[str, Indicator | None, str, list[DocNumber]]] = [
+    places: list[tuple[str, Indicator | None, str, Sequence[DocNumber]]] = [
         ("name", None, "项目名称", named),
-        ("use_of_funds", None, "资金用途", doc_numbers(project.use_of_funds)),
-        ("goal", None, "绩效目标", doc_numbers(project.goal)),
+        ("use_of_funds", None, "资金用途", _doc_numbers(project.use_of_funds)),
+        ("goal", None, "绩效目标", _doc_numbers(project.goal)),
         *(("basis", ind, "指标值确定依据", refs) for ind, refs in basis_rows),
     ]
     odd: dict[str, tuple[str, Indicator | None, DocNumber]] = {}
@@ -643,11 +719,11 @@ _SATISFACTION_TARGET = re.compile(r"满意度[^。；;]{0,12}?(\d+(?:\.\d+)?)%")
 
 
 def _item_key(text: str) -> str:
-    return _GENERIC_WORDS.sub("", _DOC_NUMBER.sub("", _clean(text)))
+    return _GENERIC_WORDS.sub("", _without_doc_numbers(clean_prose(text)))
 
 
-def _shares_piece(a: str, b: str) -> bool:
-    return any(a[i : i + MIN_SHARED] in b for i in range(len(a) - MIN_SHARED + 1))
+def _pieces(text: str) -> set[str]:
+    return {text[i : i + MIN_SHARED] for i in range(len(text) - MIN_SHARED + 1)}
 
 
 def _satisfaction_targets(project: Project) -> list[tuple[Indicator, Decimal]]:
@@ -678,15 +754,20 @@ def part1_matches_projects(dept: Department, ctx: Context) -> Iterator[Hit]:
     is organised by theme (承德), not by project, and nothing is reported. Only satisfaction
     percentages are compared; other targets in Part 1 prose are not read.
     """
-    keyed = [(p, _item_key(p.name)) for p in dept.projects]
-    matches = [(sub, [p for p, key in keyed if _shares_piece(_item_key(sub.title), key)]) for sub in dept.sub_goals]
+    if not dept.sub_goals:
+        return
+    keyed = [(p, _pieces(_item_key(p.name))) for p in dept.projects]
+    matches = []
+    for sub in dept.sub_goals:
+        title = _pieces(_item_key(sub.title))
+        matches.append((sub, [p for p, pieces in keyed if not title.isdisjoint(pieces)]))
     if 2 * sum(1 for _, found in matches if found) < len(matches):
         return
     for sub, found in matches:
         if not found:
             yield hit("sub_goals", value=sub.title, title=sub.title)
             continue
-        target_match = _SATISFACTION_TARGET.search(_clean(sub.goal + sub.indicators))
+        target_match = _SATISFACTION_TARGET.search(clean_prose(sub.goal + sub.indicators))
         if target_match is None:
             continue
         target = Decimal(target_match.group(1))
