@@ -37,6 +37,8 @@ def _filled(plan: list[Percent | None]) -> list[Decimal]:
     return [Decimal(0) if v is None else v for v in plan]
 
 
+# Several rules quote a project's plan and check its shape: the project rules ask
+# ``ctx.once(_plan_text, plan)`` and ``ctx.once(_well_formed, plan)``, the plan list being the project's own.
 def _plan_text(plan: list[Percent | None]) -> str:
     return "/".join("空" if v is None else _pct(v) for v in plan)
 
@@ -66,7 +68,7 @@ def plan_complete(project: Project, ctx: Context) -> Iterator[Hit]:
         return  # no plan at all is PT-STR-001's finding
     last = plan[-1]
     if last is None:
-        yield hit("spending_plan", value=_plan_text(plan))
+        yield hit("spending_plan", value=ctx.once(_plan_text, plan))
     elif last < FULL and project.code not in ctx.config.multi_year:
         yield hit("spending_plan", value=_pct(last), template="short", pct=_pct(last))
 
@@ -100,7 +102,7 @@ def plan_values(project: Project, ctx: Context) -> Iterator[Hit]:
         if filled[n] < filled[n - 1]:
             yield hit(
                 "spending_plan",
-                value=_plan_text(plan),
+                value=ctx.once(_plan_text, plan),
                 template="decrease",
                 checkpoint=PLAN_CHECKPOINTS[n],
                 pct=_pct(filled[n]),
@@ -122,7 +124,7 @@ def plan_leading_blanks(project: Project, ctx: Context) -> Iterator[Hit]:
         return
     first = next((n for n, v in enumerate(plan) if v is not None), None)
     if first:
-        yield hit("spending_plan", value=_plan_text(plan), checkpoints="、".join(PLAN_CHECKPOINTS[:first]))
+        yield hit("spending_plan", value=ctx.once(_plan_text, plan), checkpoints="、".join(PLAN_CHECKPOINTS[:first]))
 
 
 def _full_month(plan: list[Percent | None]) -> int | None:
@@ -159,7 +161,7 @@ def plan_vs_deadline(project: Project, ctx: Context) -> Iterator[Hit]:
     counts as too early only when it falls on or before the checkpoint preceding the 100% one.
     """
     plan = _plan(project)
-    if plan is None or not _well_formed(plan):
+    if plan is None or not ctx.once(_well_formed, plan):
         return
     full_month = _full_month(plan)
     deadline = _deadline(project, ctx)
@@ -171,7 +173,7 @@ def plan_vs_deadline(project: Project, ctx: Context) -> Iterator[Hit]:
     if index > 0 and month <= CHECKPOINT_MONTHS[index - 1]:
         yield hit(
             "spending_plan",
-            value=_plan_text(plan),
+            value=ctx.once(_plan_text, plan),
             deadline=text,
             full=full,
             previous=PLAN_CHECKPOINTS[index - 1],
@@ -179,7 +181,12 @@ def plan_vs_deadline(project: Project, ctx: Context) -> Iterator[Hit]:
         )
     elif month - full_month >= EARLY_MONTHS:
         yield hit(
-            "spending_plan", value=_plan_text(plan), severity=Severity.INFO, template="early", full=full, deadline=text
+            "spending_plan",
+            value=ctx.once(_plan_text, plan),
+            severity=Severity.INFO,
+            template="early",
+            full=full,
+            deadline=text,
         )
 
 
@@ -213,16 +220,16 @@ def plan_template(dept: Department, ctx: Context) -> Iterator[Hit]:
 def plan_backloaded(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield info when spending is back-loaded, or below the configured checkpoint minimums."""
     plan = _plan(project)
-    if plan is None or not _well_formed(plan):
+    if plan is None or not ctx.once(_well_formed, plan):
         return
     filled = _filled(plan)
     points = filled[-1] - filled[-2]
     if all(v == 0 for v in filled[:-1]):
-        yield hit("spending_plan", value=_plan_text(plan), template="all_at_end")
+        yield hit("spending_plan", value=ctx.once(_plan_text, plan), template="all_at_end")
     elif points >= ctx.config.thresholds.backload_points:
         yield hit(
             "spending_plan",
-            value=_plan_text(plan),
+            value=ctx.once(_plan_text, plan),
             october=_pct(filled[-2]),
             december=_pct(filled[-1]),
             points=f"{points.normalize():f}",
@@ -232,7 +239,7 @@ def plan_backloaded(project: Project, ctx: Context) -> Iterator[Hit]:
         if minimum is not None and value < minimum:
             yield hit(
                 "spending_plan",
-                value=_plan_text(plan),
+                value=ctx.once(_plan_text, plan),
                 template="minimum",
                 checkpoint=checkpoint,
                 pct=_pct(value),

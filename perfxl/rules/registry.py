@@ -45,15 +45,7 @@ def hit(
     **params: Any,
 ) -> Hit:
     """Return a Hit; ``params`` fill the message template, ``template`` picks a variant."""
-    return Hit(
-        field=field,
-        params=params,
-        indicator=indicator,
-        project=project,
-        value="" if value is None else str(value),
-        severity=severity,
-        template=template,
-    )
+    return Hit(field, params, indicator, project, "" if value is None else str(value), severity, template)
 
 
 @dataclass(frozen=True)
@@ -145,8 +137,9 @@ def _finding(r: Rule, h: Hit, project: Project | None, ctx: Context, override: S
         file, sheet, cell, line = dept.source_file, None, None, None
     else:
         file, sheet, cell, line = loc.file or dept.source_file, loc.sheet, loc.cell, loc.line
-    # model_validate on a dict is the constructor's validation without its keyword plumbing.
-    return Finding.model_validate(
+    # The model's own validator, called on a dict: the same validation as ``Finding(...)``
+    # without the keyword and classmethod plumbing around it (~1 µs of ~4 per finding).
+    finding: Finding = Finding.__pydantic_validator__.validate_python(
         {
             "code": r.code,
             "severity": override or h.severity or r.severity,
@@ -162,6 +155,7 @@ def _finding(r: Rule, h: Hit, project: Project | None, ctx: Context, override: S
             "line": line,
         }
     )
+    return finding
 
 
 def _crash(r: Rule, exc: Exception, project: Project | None, ctx: Context) -> Finding:

@@ -8,7 +8,6 @@ cross-project and Part 1 rules run once per department and name the project on e
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -333,17 +332,18 @@ def copied_between_projects(dept: Department, ctx: Context) -> Iterator[Hit]:
     goals = [_copy_key(p.goal) for p in projects]
     rows = [_memo_row_keys(p, ctx) for p in projects]
     # The earlier projects each text and row was seen in: only one sharing something can be
-    # copied from (unless a threshold of 0 makes any two tables similar), and counting the
-    # shared rows through this index replaces intersecting every pair of tables.
+    # copied from (unless a threshold of 0 makes any two tables similar), so the pairs to
+    # compare are looked up instead of every earlier project being compared in turn.
     by_use: dict[str, list[int]] = {}
     by_goal: dict[str, list[int]] = {}
     by_row: dict[tuple[str, str, str], list[int]] = {}
     for j, later in enumerate(projects):
         use, goal = uses[j], goals[j]
-        shared = Counter(i for key in rows[j] for i in by_row.get(key, ()))
         candidates: Iterable[int] = range(j)
         if threshold > 0:
-            found = set(shared)
+            found: set[int] = set()
+            for key in rows[j]:
+                found.update(by_row.get(key, ()))
             found.update(by_use.get(use, ()) if use is not None else ())
             found.update(by_goal.get(goal, ()) if goal is not None else ())
             candidates = sorted(found)
@@ -355,9 +355,9 @@ def copied_between_projects(dept: Department, ctx: Context) -> Iterator[Hit]:
             if goal is not None and goal == goals[i]:
                 parts.append("绩效目标")
                 field = field or "goal"
-            total = max(len(rows[i]), len(rows[j]))
-            if total and shared[i] >= threshold * total:  # an int compares with a Decimal exactly
-                parts.append(f"绩效指标（{shared[i]}/{total} 行）")
+            shared, total = _overlap(rows[i], rows[j])
+            if total and shared >= threshold * total:  # an int compares with a Decimal exactly
+                parts.append(f"绩效指标（{shared}/{total} 行）")
                 field = field or "indicators"
             if parts:
                 earlier = projects[i]
@@ -498,11 +498,14 @@ def _typos(text: str) -> tuple[str, ...]:
 
 
 def _project_texts(project: Project) -> Iterator[tuple[str, Indicator | None, str]]:
-    for field in ("name", "use_of_funds", "goal"):
-        yield field, None, getattr(project, field)
+    yield "name", None, project.name
+    yield "use_of_funds", None, project.use_of_funds
+    yield "goal", None, project.goal
     for ind in project.indicators:
-        for field in ("level3", "description", "value", "basis"):
-            yield field, ind, getattr(ind, field)
+        yield "level3", ind, ind.level3
+        yield "description", ind, ind.description
+        yield "value", ind, ind.value
+        yield "basis", ind, ind.basis
 
 
 def _department_texts(dept: Department) -> Iterator[tuple[str, str]]:
