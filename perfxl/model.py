@@ -127,12 +127,17 @@ class Severity(StrEnum):
     @property
     def label(self) -> str:
         """Return the Chinese label shown to users (错误/警告/提示)."""
-        return {"error": "错误", "warning": "警告", "info": "提示"}[self.value]
+        return _SEVERITY_LABELS[self.value]
 
     @property
     def rank(self) -> int:
         """Return 0 for errors, 1 for warnings, 2 for info, for sorting."""
-        return {"error": 0, "warning": 1, "info": 2}[self.value]
+        return _SEVERITY_RANKS[self.value]
+
+
+# Module tables, not dicts built per call: validation sorts and labels every finding.
+_SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
+_SEVERITY_RANKS = {"error": 0, "warning": 1, "info": 2}
 
 
 class Finding(BaseModel):

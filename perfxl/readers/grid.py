@@ -580,18 +580,16 @@ class _ProjectReader:
             if label in self.columns
         ]
         previous: Indicator | None = None
-        hidden, huge = grid.hidden, grid.huge
         for r in range(head + 1, len(grid.rows)):
             # Values and cells first, the model only for a row that holds something: most
             # sheets have blank or footer rows below the table.
-            row = grid.rows[r]
             values: dict[str, str] = {}
             cells: dict[str, Pos] = {}
             value_raw = ""
             for name, col, label in columns:
                 pos = (r, col)
-                raw = cell_text(row[col]) if col < len(row) else ""
-                merge = grid.covering(pos) if huge or pos in hidden else None
+                raw = cell_text(grid.get(pos))
+                merge = grid.covering(pos)
                 if merge is not None and name not in ("level1", "level2"):
                     self.reader.check_cover(grid, pos, label, name)
                     if not raw.strip() and merge[1] == col:

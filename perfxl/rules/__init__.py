@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from perfxl.config import Config
-from perfxl.model import Finding, ReadResult, Severity
+from perfxl.model import Finding, ReadResult
 from perfxl.rules import codes, indicators, money, plan, structure, text  # noqa: F401 - registers
 from perfxl.rules.registry import RULES, Rule, run_rules
 
 __all__ = ["RULES", "Rule", "validate"]
-
-_RANK = {s: s.rank for s in Severity}
 
 
 def validate(result: ReadResult, config: Config | None = None) -> list[Finding]:
     """Return the reader's findings followed by every rule finding, most severe first per project."""
     findings = [*result.findings, *run_rules(result.department, config or Config())]
     order = {p.code: n for n, p in enumerate(result.department.projects)}
-    return sorted(findings, key=lambda f: (order.get(f.project_code, len(order)), _RANK[f.severity], f.code))
+    return sorted(findings, key=lambda f: (order.get(f.project_code, len(order)), f.severity.rank, f.code))

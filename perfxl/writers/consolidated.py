@@ -128,8 +128,8 @@ class _Formats:
         self.good = book.add_format({**base, "bold": True, "font_color": "#007A33"})
         # XlsxWriter numbers a format when a cell or column first uses it; numbering every
         # format now, in the order added, gives the indices COLUMN_STYLES names.
-        formats = [self.header, *self.by_kind.values(), self.bold_text, *self.bold_by_kind.values()]
-        for f in (*formats, self.title, self.bad, self.good):
+        for f in (self.header, *self.by_kind.values(), self.bold_text, *self.bold_by_kind.values(), self.title,
+                  self.bad, self.good):  # fmt: skip
             f._get_xf_index()
 
 
