@@ -101,7 +101,7 @@ def a1(row: int, col: int) -> str:
 def cell_text(value: Cell) -> str:
     """Return a cell value as the text a person sees (numbers without a trailing .0)."""
     if isinstance(value, str):
-        return value.replace("\r\n", "\n").replace("\r", "\n")
+        return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
@@ -579,8 +579,13 @@ class _ProjectReader:
             for name, label in zip(_INDICATOR_FIELDS, INDICATOR_HEADER, strict=True)
             if label in self.columns
         ]
+        # The loop runs for every cell of every indicator table, so lookups are bound once.
+        hidden, covering, loc, file = grid.hidden, grid.covering, grid.loc, self.reader.file
+        exact = not grid.huge
         previous: Indicator | None = None
         for r in range(head + 1, len(grid.rows)):
+            row = grid.rows[r]
+            width = len(row)
             # Values and cells first, the model only for a row that holds something: most
             # sheets have blank or footer rows below the table.
             values: dict[str, str] = {}
@@ -588,21 +593,21 @@ class _ProjectReader:
             value_raw = ""
             for name, col, label in columns:
                 pos = (r, col)
-                raw = cell_text(grid.get(pos))
-                merge = grid.covering(pos)
+                raw = cell_text(row[col]) if col < width else ""
+                merge = hidden.get(pos) if exact else covering(pos)
                 if merge is not None and name not in ("level1", "level2"):
                     self.reader.check_cover(grid, pos, label, name)
                     if not raw.strip() and merge[1] == col:
                         # A vertical merge reads, to a person, as the value above repeated.
                         pos = (merge[0], merge[1])
                         raw = cell_text(grid.get(pos))
-                values[name] = squash(raw)
+                values[name] = squash(raw) if raw else ""
                 cells[name] = pos
                 if name == "value":
                     value_raw = raw.strip()
             if not any(values.values()):
                 continue
-            sources = {name: self._loc(pos) for name, pos in cells.items()}
+            sources = {name: loc(file, pos) for name, pos in cells.items()}
             ind = Indicator(**values, value_raw=value_raw, sources=sources)
             if previous is not None:
                 self._inherit(ind, previous)
