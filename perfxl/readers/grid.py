@@ -78,6 +78,10 @@ def _key(text: str) -> str:
     return label_key(text).rstrip(":")
 
 
+# The header labels that make a row the indicator table's header (``_indicator_header``).
+_TABLE_REQUIRED = (INDICATOR_HEADER[0], INDICATOR_HEADER[2], INDICATOR_HEADER[4])
+_TABLE_KEYS = frozenset(_key(label) for label in _TABLE_REQUIRED)
+
 _FORM_LABEL_KEYS = frozenset(
     _key(label)
     for label in (
@@ -122,7 +126,11 @@ def _plain(number: Decimal) -> Decimal:
 
 @dataclass
 class Grid:
-    """One sheet's values by 0-based (row, column), with its merged ranges and label index."""
+    """One sheet's values by 0-based (row, column), with its merged ranges and label index.
+
+    The label index holds the rows down to the indicator table's header, the first row with
+    一级指标, 三级指标 and 指标值; the table's own rows are read by column, never by label.
+    """
 
     name: str
     rows: list[list[Cell]]
@@ -149,6 +157,7 @@ class Grid:
         labels = self.labels
         key = _key
         for r, row in enumerate(self.rows):
+            header = 0
             for c, value in [
                 (c, v) for c, v in enumerate(row) if v.__class__ is str and v and len(v) <= MAX_LABEL_CHARS
             ]:
@@ -159,6 +168,12 @@ class Grid:
                         labels[k] = [(r, c)]
                     else:
                         found.append((r, c))
+                    if k in _TABLE_KEYS:
+                        header += 1
+            if header >= len(_TABLE_KEYS) and all(k in labels and labels[k][-1][0] == r for k in _TABLE_KEYS):
+                # The indicator table's header: every label is looked up above it or in it,
+                # and the table's rows are half the cells of a form.
+                break
 
     def get(self, pos: Pos) -> Cell:
         r, c = pos
@@ -431,7 +446,7 @@ def _header_row(grid: Grid, header: tuple[str, ...], required: tuple[str, ...]) 
 
 
 def _indicator_header(grid: Grid) -> tuple[int, dict[str, int]] | None:
-    return _header_row(grid, INDICATOR_HEADER, required=(INDICATOR_HEADER[0], INDICATOR_HEADER[2], INDICATOR_HEADER[4]))
+    return _header_row(grid, INDICATOR_HEADER, required=_TABLE_REQUIRED)
 
 
 class _ProjectReader:
