@@ -23,6 +23,7 @@ from perfxl.errors import SourceError
 from perfxl.layout import DEPT_SHEET, LISTS_SHEET, SUMMARY_HEADER, SUMMARY_SHEET
 from perfxl.model import Department, Finding, PublicDepartment, ReadResult, public_department
 from perfxl.readers import read_source
+from perfxl.readers.grid import Cell, Grid, parse_grids
 from perfxl.readers.workbook import read_workbook
 from perfxl.writers.workbook import write_department_workbook
 from tests.factories import clean_project, department
@@ -420,3 +421,18 @@ def test_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
         zf.writestr("word/document.xml", "<w/>")
     with pytest.raises(SourceError, match="不是 Excel 工作簿"):
         read_source(path)
+
+
+def test_label_text_inside_the_indicator_table_is_read_as_indicator_text() -> None:
+    """Labels are looked up above the indicator header only: a 项目名称 or 预算数 in a table row is a value."""
+    rows: list[list[Cell]] = [
+        ["项目编码", "13090025P000000000001", "项目名称", "测试项目"],
+        ["预算数", 10.0, "其中：财政资金", 10.0],
+        ["一级指标", "二级指标", "三级指标", "绩效指标描述", "指标值", "指标值确定依据"],
+        ["产出指标", "数量指标", "项目名称", "预算数", "≥1次", "项目编码"],
+    ]
+    project = parse_grids("t.xlsx", [Grid("项目1", rows, [])]).department.projects[0]
+    assert (project.name, project.budget) == ("测试项目", Decimal(10))
+    ind = project.indicators[0]
+    assert (ind.level3, ind.description, ind.value, ind.basis) == ("项目名称", "预算数", "≥1次", "项目编码")
+    assert ind.where("level3").cell == "C4"
