@@ -33,6 +33,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from python_calamine import CalamineWorkbook
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -54,6 +56,12 @@ def _generate_batch(args: tuple[Path, int, int]) -> None:
     sub = folder / f"batch_{start:05d}"
     sub.mkdir(exist_ok=True)
     write_departments(sub, count, seed=start)
+
+
+def count_cells(book: CalamineWorkbook) -> int:
+    """Return the number of cells in every sheet of ``book``, each sheet read whole: the raw read."""
+    sheets = [book.get_sheet_by_name(name) for name in book.sheet_names]
+    return sum(len(row) for sheet in sheets for row in sheet.to_python(skip_empty_area=False))
 
 
 def child(variant: str, data: Path, out: Path) -> dict[str, float]:
@@ -79,14 +87,10 @@ def child(variant: str, data: Path, out: Path) -> dict[str, float]:
         pd.concat(frames, ignore_index=True).to_excel(out / "pandas.xlsx", index=False)
         seconds = time.perf_counter() - began
     else:
-        from python_calamine import CalamineWorkbook
-
         began = time.perf_counter()
-        cells = 0
         for file in files:
             with CalamineWorkbook.from_path(str(file)) as book:
-                for name in book.sheet_names:
-                    cells += sum(len(row) for row in book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+                count_cells(book)
         seconds = time.perf_counter() - began
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -124,7 +128,10 @@ def main() -> None:
         print(json.dumps(child(variant, Path(data), Path(out))))
         return
 
-    command = "python benchmarks/consolidate.py " + " ".join(sys.argv[1:])
+    shown = [f"--n {' '.join(map(str, args.n))}", f"--rounds {args.rounds}"]
+    if args.variants != list(VARIANTS):
+        shown.append(f"--variants {' '.join(args.variants)}")
+    command = "python benchmarks/consolidate.py " + " ".join(shown)
     lines = [
         "# perfxl consolidate: benchmark",
         "",

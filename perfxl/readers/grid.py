@@ -157,7 +157,7 @@ class Grid:
         labels = self.labels
         key = _key
         for r, row in enumerate(self.rows):
-            header = 0
+            header: set[str] = set()
             for c, value in [
                 (c, v) for c, v in enumerate(row) if v.__class__ is str and v and len(v) <= MAX_LABEL_CHARS
             ]:
@@ -169,8 +169,8 @@ class Grid:
                     else:
                         found.append((r, c))
                     if k in _TABLE_KEYS:
-                        header += 1
-            if header >= len(_TABLE_KEYS) and all(k in labels and labels[k][-1][0] == r for k in _TABLE_KEYS):
+                        header.add(k)
+            if len(header) == len(_TABLE_KEYS):
                 # The indicator table's header: every label is looked up above it or in it,
                 # and the table's rows are half the cells of a form.
                 break
@@ -595,8 +595,7 @@ class _ProjectReader:
             if label in self.columns
         ]
         # The loop runs for every cell of every indicator table, so lookups are bound once.
-        hidden, covering, loc, file = grid.hidden, grid.covering, grid.loc, self.reader.file
-        exact = not grid.huge
+        covering, loc, file = grid.covering, grid.loc, self.reader.file
         previous: Indicator | None = None
         for r in range(head + 1, len(grid.rows)):
             row = grid.rows[r]
@@ -609,7 +608,7 @@ class _ProjectReader:
             for name, col, label in columns:
                 pos = (r, col)
                 raw = cell_text(row[col]) if col < width else ""
-                merge = hidden.get(pos) if exact else covering(pos)
+                merge = covering(pos)
                 if merge is not None and name not in ("level1", "level2"):
                     self.reader.check_cover(grid, pos, label, name)
                     if not raw.strip() and merge[1] == col:
