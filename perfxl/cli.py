@@ -35,8 +35,10 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
 )
-console = Console()
-err_console = Console(stderr=True)
+# Messages carry file paths and long Chinese reasons: rich must not hard-wrap them mid-path at
+# the console width (80 columns in logs and pipes); the terminal folds them. Tables opt out.
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 EXIT_OK, EXIT_FINDINGS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -288,7 +290,7 @@ def rules_cmd(
     for code in sorted(RULES):
         r = RULES[code]
         table.add_row(code, r.severity.label, r.title)
-    console.print(table)
+    console.print(table, soft_wrap=False)
 
 
 def inspect_schema() -> dict[str, Any]:

@@ -53,9 +53,10 @@ def print_findings(console: Console, findings: list[Finding], title: str, *, sum
     table = Table(title=title, show_lines=False, expand=True)
     table.add_column("级别", no_wrap=True)
     table.add_column("规则", no_wrap=True)
-    table.add_column("项目", max_width=24)
+    # Chinese text has no spaces to break at: "fold" breaks it anywhere instead of cutting it off.
+    table.add_column("项目", max_width=20, overflow="fold")
     table.add_column("位置", no_wrap=True)
-    table.add_column("说明", ratio=1)
+    table.add_column("说明", ratio=1, overflow="fold")
     for f in findings:
         table.add_row(
             f"[{_STYLE[f.severity]}]{f.severity.label}[/]",
@@ -64,7 +65,7 @@ def print_findings(console: Console, findings: list[Finding], title: str, *, sum
             where(f),
             f.message,
         )
-    console.print(table)
+    console.print(table, soft_wrap=False)
     if summary:
         console.print(summary_line(findings))
 
@@ -89,7 +90,8 @@ def print_department(console: Console, dept: Department) -> None:
         ("财政资金", "right"), ("其他资金", "right"), ("支出计划 " + "/".join(PLAN_CHECKPOINTS), "left"),
         ("指标数", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        # Folded, never cut off with "…": a project code that lost its tail identifies nothing.
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     total = Decimal(0)
     for n, p in enumerate(dept.projects, 1):
         total += p.budget or 0
@@ -99,7 +101,7 @@ def print_department(console: Console, dept: Department) -> None:
         )
     table.add_row("", "", "[bold]合计[/]", f"[bold]{_money(total)}[/]", "", "", "",
                   str(sum(len(p.indicators) for p in dept.projects)))
-    console.print(table)
+    console.print(table, soft_wrap=False)
 
 
 def rules_markdown(rules: dict[str, Rule]) -> str:

@@ -61,6 +61,24 @@ def test_validate_json_and_exit_code(source: Path) -> None:
         assert f["message"]
 
 
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_validate_table_shows_every_message_whole_on_a_narrow_console(columns: str) -> None:
+    expected = json.loads(runner.invoke(app, ["validate", str(CHENGDE), "--format", "json"]).stdout)["findings"]
+    result = runner.invoke(app, ["validate", str(CHENGDE)], env={"COLUMNS": columns})
+    # The 说明 column, finding by finding: a new finding starts where its 级别 cell is filled.
+    messages: list[str] = []
+    for line in result.stdout.splitlines():
+        cells = line.split("│")[1:-1]
+        if len(cells) != 5:
+            continue
+        if cells[0].strip():
+            messages.append("")
+        messages[-1] += "".join(cells[4].split())
+    assert max(len(line) for line in result.stdout.splitlines()) <= int(columns)
+    assert messages == ["".join(f["message"].split()) for f in expected]
+
+
 CLEAN_DOCUMENT = "\n".join(
     [
         "第二部分",
