@@ -12,7 +12,8 @@ units and amounts), then times, side by side in one run and in rotated order:
 
 Each variant runs in a fresh subprocess, so its peak memory (ru_maxrss) is its own; the time is
 that of the work, after imports. The medians over the rounds and their ratios go to a Markdown
-table, printed and written to ``benchmarks/results.md`` with the command that produced it.
+table, printed and written to ``benchmarks/results.md`` with the command that produced it; the
+hand-written notes below the ``NOTES`` marker in that file are kept.
 
 Usage: ``python benchmarks/consolidate.py --n 200 1000 --rounds 3``
 """
@@ -39,6 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 VARIANTS = ("perfxl", "pandas", "calamine")
+# Everything below this line of results.md is analysis written by hand; a re-run keeps it.
+NOTES = "<!-- notes below are written by hand and kept when the benchmark rewrites this file -->"
 
 
 def generate(folder: Path, n: int) -> None:
@@ -201,7 +204,14 @@ def main() -> None:
                      f"({peaks[large]:.0f} MB vs {peaks[small]:.0f} MB) | {'yes' if growth <= 1.5 else 'no'} |")
     text = "\n".join(lines) + "\n"
     print(text)
-    args.results.write_text(text, encoding="utf-8")
+    args.results.write_text(text + kept_notes(args.results), encoding="utf-8")
+
+
+def kept_notes(results: Path) -> str:
+    """Return the hand-written notes below NOTES in ``results`` (with the marker), or '' if it has none."""
+    old = results.read_text(encoding="utf-8") if results.exists() else ""
+    _, marker, notes = old.partition(NOTES)
+    return f"\n{marker}{notes}" if marker else ""
 
 
 if __name__ == "__main__":
