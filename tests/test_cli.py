@@ -61,7 +61,6 @@ def test_validate_json_and_exit_code(source: Path) -> None:
         assert f["message"]
 
 
-
 @pytest.mark.parametrize("columns", ["80", "120"])
 def test_validate_table_shows_every_message_whole_on_a_narrow_console(columns: str) -> None:
     expected = json.loads(runner.invoke(app, ["validate", str(CHENGDE), "--format", "json"]).stdout)["findings"]
