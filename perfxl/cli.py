@@ -50,14 +50,14 @@ class Format(StrEnum):
     json = "json"
 
 
-SourceArg = Annotated[Path, typer.Argument(help="绩效文本（.txt）", show_default=False)]
+SourceArg = Annotated[Path, typer.Argument(help="绩效文本（.txt）或部门工作簿（.xlsx/.xlsm）", show_default=False)]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="输出格式：table 或 json")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="把 JSON 写入此文件（UTF-8）")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="校验配置文件（TOML 或 JSON）")]
 BookArg = Annotated[Path, typer.Argument(help="部门工作簿（.xlsx/.xlsm）", show_default=False)]
 CopyOpt = Annotated[Path | None, typer.Option("--output", "-o", help="写入这个副本，原工作簿保持不变")]
 WriteOpt = Annotated[
-    bool, typer.Option("--write", "-w", help="把结果写入工作簿：「校验结果」表、问题单元格的底色和批注")
+    bool, typer.Option("--write", "-w", help="写入「校验结果」表和问题单元格的底色、批注")
 ]
 ValidateOutputOpt = Annotated[
     Path | None,
@@ -163,7 +163,10 @@ def clear_cmd(book: BookArg, output: CopyOpt = None) -> None:
 
 @app.command("rollup")
 def rollup_cmd(book: BookArg, config: ConfigOpt = None, output: CopyOpt = None) -> None:
-    """把各项目表汇总到「部门汇总」表（公式链接，随项目表实时更新），并显示部门预算总额。"""
+    """把各项目表汇总到「部门汇总」表，并显示部门预算总额。
+
+    金额用公式链接到项目表，随项目表实时更新。
+    """
     cfg = _config(config)
     result = _read(book)
     findings = validate(result, cfg)
@@ -255,7 +258,7 @@ def print_consolidation(report: Report) -> None:
 def consolidate_cmd(
     inputs: Annotated[
         list[Path],
-        typer.Argument(help="部门工作簿或下级汇总工作簿（.xlsx/.xlsm），或含有它们的文件夹", show_default=False),
+        typer.Argument(help="部门或下级汇总的工作簿 .xlsx/.xlsm 或文件夹（含子文件夹）", show_default=False),
     ],
     output: Annotated[Path, typer.Option("--output", "-o", help="汇总工作簿（.xlsx）", show_default=False)],
     parquet: Annotated[
@@ -264,7 +267,10 @@ def consolidate_cmd(
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="并行读取的进程数（默认为 CPU 核数）")] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """合并多个部门工作簿（或下级汇总工作簿）为一个汇总工作簿：全部汇入时退出码 0，有拒绝或重复时 3，未写出时 2。"""
+    """合并多个部门工作簿或下级汇总工作簿为一个汇总工作簿。
+
+    全部汇入时退出码为 0，有拒绝或重复的文件时为 3，未写出汇总工作簿时为 2。
+    """
     cfg = _config(config)
     report = _consolidate(inputs, output, parquet_dir=parquet, workers=workers, config=cfg)
     print_consolidation(report)
@@ -318,7 +324,10 @@ def _examples_dir() -> Path:
 def demo(
     out: Annotated[Path, typer.Option("--out", help="结果输出文件夹")] = Path("perfxl-demo"),
 ) -> None:
-    """用仓库自带的两份真实绩效文本演示：读取、校验、生成部门工作簿并合并，说明结果在哪里。"""
+    """用自带的两份真实绩效文本演示全部流程。
+
+    读取、校验、生成部门工作簿并合并，最后说明结果在哪里。
+    """
     try:
         examples = sorted(_examples_dir().glob("*.txt"))
     except SourceError as exc:
@@ -368,7 +377,7 @@ def import_cmd(
         Path,
         typer.Option(
             "--output", "-o",
-            help="一个 .xlsx 文件，一个 .xlsm 文件（带「绩效目标」功能区的模板副本）或一个文件夹（每个来源一个 .xlsx）",
+            help="一个 .xlsx 文件、一个 .xlsm 文件（带功能区的模板副本） 或一个文件夹（每个来源一个 .xlsx）",
             show_default=False,
         ),
     ],

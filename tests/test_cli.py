@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+import typer.main
 from python_calamine import CalamineWorkbook
+from rich.cells import cell_len
 from typer.testing import CliRunner
 
 from perfxl.cli import app, inspect_schema
@@ -76,6 +78,18 @@ def test_validate_table_shows_every_message_whole_on_a_narrow_console(columns: s
         messages[-1] += "".join(cells[4].split())
     assert max(len(line) for line in result.stdout.splitlines()) <= int(columns)
     assert messages == ["".join(f["message"].split()) for f in expected]
+
+
+COMMANDS = sorted(typer.main.get_group(app).commands)
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_is_never_cut_off_on_an_80_column_console(command: str) -> None:
+    result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    # rich crops a cell it cannot wrap (Chinese has no spaces to break at) with an ellipsis.
+    assert "…" not in result.stdout
+    assert max(cell_len(line) for line in result.stdout.splitlines()) <= 80
 
 
 CLEAN_DOCUMENT = "\n".join(

@@ -71,7 +71,6 @@ _ORDINAL_RE = re.compile(r"^\s*(?P<n>\d{1,4})\s*[.．、]")
 _YEAR_RE = re.compile(r"^(?P<y>\d{4})\s*年?度?$")
 
 
-
 @lru_cache(maxsize=8192)
 def _key(text: str) -> str:
     """Return the comparison key of a label cell; a trailing colon (项目编码：) is ignored."""
@@ -120,8 +119,6 @@ def cell_text(value: Cell) -> str:
 def _plain(number: Decimal) -> Decimal:
     """Return ``number`` without trailing zeros and never in exponent form (30.0 → 30)."""
     return number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
-
-
 
 
 @dataclass
