@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pyarrow.parquet as pq
 import pytest
@@ -27,7 +28,7 @@ import xlsxwriter
 from msoffcrypto.format.ooxml import OOXMLFile
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
-from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from perfxl.cli import app
 from perfxl.consolidate import consolidate
@@ -64,6 +65,9 @@ class Case:
 def digest(path: Path) -> str:
     """Return the SHA-256 of the file at ``path``."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+CHART_NS = {"c": "http://schemas.openxmlformats.org/drawingml/2006/chart"}
 
 
 def table(book: Path, name: str) -> list[dict[str, Any]]:
@@ -273,6 +277,29 @@ def test_rows_and_money_reconcile_with_the_accepted_inputs(case: Case) -> None:
     checks = {row[0]: row[5] for row in grid if isinstance(row[0], str) and row[5] != ""}
     assert checks["是否一致"] == "是"
     assert checks["输入项目数（已汇入的文件）"] == checks["项目表行数"] == len(projects)
+
+
+
+def test_the_chart_shows_each_region_from_zero(case: Case) -> None:
+    chart = ElementTree.fromstring(zipfile.ZipFile(case.output).read("xl/charts/chart1.xml"))
+    refs = [f.text or "" for f in chart.iterfind(".//c:ser//c:f", CHART_NS)]
+    with CalamineWorkbook.from_path(str(case.output)) as wb:
+        grid = wb.get_sheet_by_name("汇总").to_python()
+    categories, values = ([grid[r][c] for r, c in cells(ref)] for ref in refs)
+    # A unit counts under its projects' most common 区划, so one region's money is its units'.
+    budgets: dict[str, Decimal] = {}
+    for row in table(case.output, "单位"):
+        budgets[row["区划"]] = budgets.get(row["区划"], Decimal(0)) + Decimal(repr(row["预算数"]))
+    assert dict(zip(map(str, categories), (Decimal(repr(v)) for v in values), strict=True)) == budgets
+    assert chart.find(".//c:valAx/c:scaling/c:min", CHART_NS).get("val") == "0"  # type: ignore[union-attr]
+    assert chart.find(".//c:ser/c:dLbls/c:showVal", CHART_NS).get("val") == "1"  # type: ignore[union-attr]
+
+
+def cells(ref: str) -> list[tuple[int, int]]:
+    """Return the 0-based (row, column) of every cell of a one-column reference like 汇总!$A$10:$A$11."""
+    first, last = (xl_cell_to_rowcol(cell.replace("$", "")) for cell in ref.split("!")[1].split(":"))
+    assert first[1] == last[1], ref
+    return [(r, first[1]) for r in range(first[0], last[0] + 1)]
 
 
 def test_every_hostile_file_is_rejected_with_a_chinese_reason(case: Case) -> None:
