@@ -20,7 +20,7 @@ from rich.table import Table
 from perfxl import __version__
 from perfxl.config import Config, load_config
 from perfxl.consolidate import OutputError, Report, SourceOutcome, consolidate
-from perfxl.errors import SourceError
+from perfxl.errors import LOCKED_HINT, SourceError
 from perfxl.model import Finding, PublicDepartment, ReadResult, public_department
 from perfxl.readers import read_source
 from perfxl.report import findings_document, print_department, print_findings, rules_markdown, summary_line
@@ -149,7 +149,7 @@ def _edit(action: Callable[[], Path]) -> Path:
     except SourceError as exc:
         raise _fail(exc) from None
     except OSError as exc:
-        hint = "（工作簿是否正在 Excel 或 WPS 中打开？）" if isinstance(exc, PermissionError) else ""
+        hint = f"（工作簿{LOCKED_HINT}）" if isinstance(exc, PermissionError) else ""
         err_console.print(f"[bold red]无法写入[/] {exc.filename or ''}：{exc.strerror or exc}{hint}")
         raise typer.Exit(EXIT_UNREADABLE) from None
 
@@ -211,7 +211,7 @@ def _consolidate(inputs: list[Path], output: Path, **options: Any) -> Report:
             return consolidate(inputs, output, on_start=started, on_file=advanced, **options)
         except (OutputError, SourceError) as exc:
             progress.stop()
-            err_console.print(f"[bold red]无法写出[/] {exc}")
+            err_console.print(f"[bold red]未写出汇总工作簿：[/]{exc}")
             raise typer.Exit(EXIT_UNREADABLE) from None
 
 
@@ -249,7 +249,14 @@ def print_consolidation(report: Report) -> None:
             f"[yellow]跨文件重复的项目编码 {report.duplicate_codes} 个，涉及预算数 {money} 万元[/]"
             "（见「问题」表 PT-CODE-005）"
         )
-    console.print(f"已写出汇总工作簿 [bold]{report.output.resolve()}[/]（工作表：{'、'.join(report.written.sheets)}）")
+    if report.locked is not None:
+        console.print(
+            f"[bold red]无法覆盖[/] {report.locked}（{LOCKED_HINT}）；"
+            f"为免丢失本次结果，已另存为 [bold]{report.output.resolve()}[/]"
+        )
+    else:
+        sheets = "、".join(report.written.sheets)
+        console.print(f"已写出汇总工作簿 [bold]{report.output.resolve()}[/]（工作表：{sheets}）")
     if report.parquet_dir is not None:
         console.print(f"Parquet 文件在 [bold]{report.parquet_dir.resolve()}[/]（每张表一个文件）")
 

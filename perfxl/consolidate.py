@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from perfxl.config import Config
-from perfxl.errors import SourceError
+from perfxl.errors import LOCKED_HINT, SourceError
 from perfxl.model import Finding, ReadResult, Severity
 from perfxl.readers.consolidated import ConsolidatedRows, is_consolidated, read_consolidated
 from perfxl.readers.safety import LIMITS, Limits, open_workbook, read_bytes
@@ -139,6 +139,8 @@ class Report:
     duplicate_codes: int = 0
     duplicate_budget: Decimal = Decimal(0)
     seconds: float = 0.0
+    locked: Path | None = None
+    """The asked-for output when it was locked at the end, so ``output`` is a free name beside it."""
 
     def count(self, status: Status) -> int:
         """Return how many inputs have ``status``."""
@@ -146,8 +148,8 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        """Return 0 when every input was merged, 3 when some were not, 2 when nothing was written."""
-        if self.output is None:
+        """Return 0 when every input was merged, 3 when some were not, 2 when the asked-for output was not written."""
+        if self.output is None or self.locked is not None:
             return 2
         return 0 if all(s.status is Status.ACCEPTED for s in self.sources) else 3
 
@@ -579,6 +581,16 @@ class _Ledger:
         return SummaryData(rows, regions, checks)
 
 
+def _check_replaceable(output: Path) -> None:
+    """Raise OutputError when the existing ``output`` cannot be replaced, before any input is read."""
+    # Opening for update writes nothing; on Windows it fails while Excel or WPS holds the file.
+    try:
+        with output.open("r+b"):
+            pass
+    except PermissionError:
+        raise OutputError(f"输出文件 {output} 无法覆盖（{LOCKED_HINT}），请关闭后重试") from None
+
+
 def consolidate(
     inputs: Sequence[Path],
     output: Path,
@@ -602,6 +614,8 @@ def consolidate(
     explicit = {p.resolve() for p in inputs if p.is_file()}
     if output.resolve() in explicit:
         raise OutputError(f"输出文件 {output} 也是输入之一；输入不会被修改，请换一个输出文件名")
+    if output.is_file():
+        _check_replaceable(output)
     files, missing = discover(inputs, exclude=[output])
     report = Report(None, None, [SourceOutcome(str(p), "", Status.REJECTED, "文件或文件夹不存在") for p in missing])
     if on_start is not None:
@@ -650,7 +664,8 @@ def consolidate(
     except BaseException:
         writer.abort()
         raise
-    report.output = output
+    report.output = report.written.path
+    report.locked = output if report.output != output else None
     report.parquet_dir = parquet_dir
     report.seconds = time.monotonic() - began
     return report

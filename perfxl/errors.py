@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Why a workbook cannot be written, as users meet it: Excel and WPS lock the files they have open.
+LOCKED_HINT = "是否正在 Excel 或 WPS 中打开？"
+
 
 class SourceError(Exception):
     """A source could not be read at all (junk, unknown layout, corrupt file)."""

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import random
 import re
 import shutil
 import struct
+import subprocess
 import zipfile
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -30,8 +33,8 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
-from perfxl.cli import app
-from perfxl.consolidate import consolidate
+from perfxl.cli import app, console, print_consolidation
+from perfxl.consolidate import SourceOutcome, consolidate
 from perfxl.model import Department
 from perfxl.readers.workbook import read_workbook
 from perfxl.tables import COLUMNS, CROSS_FILE_PREFIX, SHEETS, Status
@@ -455,6 +458,57 @@ def test_unwritable_output_is_exit_code_2(case: Case, tmp_path: Path) -> None:
     assert "无法" in result.output
     same = runner.invoke(app, ["consolidate", str(case.accepted[1]), "-o", str(case.accepted[1])])
     assert same.exit_code == 2 and digest(case.accepted[1]) == case.hashes[case.accepted[1]]
+
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Make ``path`` refuse being opened for writing and being replaced, as Excel does on Windows."""
+    # Linux has no mandatory locks; the immutable attribute fails both with EPERM. Setting it
+    # needs root, which CI has.
+    if os.geteuid() != 0:
+        pytest.skip("chattr +i needs root (CI runs as root)")
+    subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_an_output_locked_before_the_run_stops_it_at_once(case: Case, tmp_path: Path) -> None:
+    output = tmp_path / "合并.xlsx"
+    output.write_bytes(b"previous result")
+    with locked(output):
+        result = runner.invoke(app, ["consolidate", *map(str, case.accepted[:2]), "-o", str(output)])
+    assert result.exit_code == 2
+    assert f"输出文件 {output} 无法覆盖（是否正在 Excel 或 WPS 中打开？），请关闭后重试" in result.output
+    assert output.read_bytes() == b"previous result"
+    assert sorted(tmp_path.iterdir()) == [output]
+
+
+def test_an_output_locked_during_the_run_keeps_the_result_under_a_free_name(case: Case, tmp_path: Path) -> None:
+    output = tmp_path / "合并.xlsx"
+    output.write_bytes(b"previous result")
+    with ExitStack() as stack:
+        seen: list[SourceOutcome] = []
+
+        def lock_once(outcome: SourceOutcome) -> None:
+            # The first finished file locks the output, as a user opening the last result would.
+            if not seen:
+                stack.enter_context(locked(output))
+            seen.append(outcome)
+
+        report = consolidate(case.accepted[:2], output, on_file=lock_once)
+        assert output.read_bytes() == b"previous result"
+    assert report.locked == output and report.exit_code == 2
+    assert report.output is not None and report.output.parent == tmp_path and report.output != output
+    assert re.fullmatch(r"合并-\d{8}-\d{6}\.xlsx", report.output.name)
+    projects = sum(len(read_workbook(p).department.projects) for p in case.accepted[:2])
+    assert len(table(report.output, "项目")) == projects
+    assert sorted(tmp_path.iterdir()) == sorted([output, report.output])
+    with console.capture() as captured:
+        print_consolidation(report)
+    assert f"无法覆盖 {output}（是否正在 Excel 或 WPS 中打开？）；为免丢失本次结果，已另存为" in captured.get()
 
 
 def test_all_merged_is_exit_code_0(case: Case, tmp_path: Path) -> None:

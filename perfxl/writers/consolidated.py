@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import uuid
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -106,6 +107,8 @@ class Written:
     rows: dict[str, int] = field(default_factory=dict)
     budget: Decimal = Decimal(0)
     sheets: list[str] = field(default_factory=list)
+    path: Path | None = None
+    """Where the workbook went: the asked-for path, or a free name beside it when that was locked."""
 
 
 class _Formats:
@@ -234,6 +237,17 @@ class _Parquet:
         self.tmp.unlink(missing_ok=True)
 
 
+def free_name(path: Path) -> Path:
+    """Return a path beside ``path`` that does not exist yet: its name plus the time, then a counter."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    candidate = path.with_name(f"{path.stem}-{stamp}{path.suffix}")
+    n = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{stamp}-{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
 class ConsolidatedWriter:
     """Writes the consolidated workbook to a temporary file beside ``path``; ``finish`` renames it in."""
 
@@ -285,7 +299,14 @@ class ConsolidatedWriter:
         self._assemble(*self._skeleton(summary))
         for table in self.tables.values():
             table.close()
-        self.tmp.replace(self.path)
+        try:
+            self.tmp.replace(self.path)
+            self.written.path = self.path
+        except PermissionError:
+            # On Windows, Excel and WPS lock a workbook they have open; someone opening the last
+            # result during a long run must not cost the run, so it is kept under a free name.
+            self.written.path = free_name(self.path)
+            self.tmp.replace(self.written.path)
         for parquet in self.parquet.values():
             parquet.close()
         return self.counts()
