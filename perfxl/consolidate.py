@@ -49,7 +49,15 @@ from perfxl.tables import (
     Status,
 )
 from perfxl.values import parse_value
-from perfxl.writers.consolidated import ConsolidatedWriter, Row, SummaryData, SummaryKind, Written, render
+from perfxl.writers.consolidated import (
+    ConsolidatedWriter,
+    Row,
+    SummaryData,
+    SummaryKind,
+    Written,
+    kept_beside,
+    render,
+)
 
 # Read and validated as workbooks.
 WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
@@ -64,6 +72,7 @@ SECONDS_PER_MB = 2.0
 WORKER_MEMORY = 6 << 30
 UNKNOWN_REGION = "未识别"
 CRASHED = "读取此文件时处理进程异常终止（内存超限或读取程序崩溃），文件可能已损坏或含有异常内容"
+EARLIER_RESULT = "这是 {output} 被占用时另存的汇总结果，再次汇入会把其中的项目重复计算，未汇入；核对后可删除此文件"
 DUPLICATE = "与「{first}」内容完全相同（SHA256 一致），只汇入一次"
 
 _P = {name: i for i, name in enumerate(PROJECT_COLUMNS)}
@@ -618,8 +627,13 @@ def consolidate(
         _check_replaceable(output)
     files, missing = discover(inputs, exclude=[output])
     report = Report(None, None, [SourceOutcome(str(p), "", Status.REJECTED, "文件或文件夹不存在") for p in missing])
+    # Merging a result kept beside a locked output would count every project in it twice.
+    earlier = [p for p in files if kept_beside(output, p)]
+    files = [p for p in files if p not in earlier]
+    reason = EARLIER_RESULT.format(output=output)
+    report.sources += [SourceOutcome(str(p), "", Status.REJECTED, reason) for p in earlier]
     if on_start is not None:
-        on_start(len(files) + len(missing))
+        on_start(len(files) + len(report.sources))
     for outcome in report.sources:
         if on_file is not None:
             on_file(outcome)

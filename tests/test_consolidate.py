@@ -487,6 +487,8 @@ def test_an_output_locked_before_the_run_stops_it_at_once(case: Case, tmp_path: 
 
 
 def test_an_output_locked_during_the_run_keeps_the_result_under_a_free_name(case: Case, tmp_path: Path) -> None:
+    # The usual set-up: the output sits in the folder of the inputs.
+    inputs = [Path(shutil.copy(p, tmp_path)) for p in case.accepted[:2]]
     output = tmp_path / "合并.xlsx"
     output.write_bytes(b"previous result")
     with ExitStack() as stack:
@@ -498,18 +500,25 @@ def test_an_output_locked_during_the_run_keeps_the_result_under_a_free_name(case
                 stack.enter_context(locked(output))
             seen.append(outcome)
 
-        report = consolidate(case.accepted[:2], output, on_file=lock_once)
+        report = consolidate([tmp_path], output, on_file=lock_once)
         assert output.read_bytes() == b"previous result"
     assert report.locked == output and report.exit_code == 2
     assert report.output is not None and report.output.parent == tmp_path and report.output != output
     assert re.fullmatch(r"合并-\d{8}-\d{6}\.xlsx", report.output.name)
-    projects = sum(len(read_workbook(p).department.projects) for p in case.accepted[:2])
+    projects = sum(len(read_workbook(p).department.projects) for p in inputs)
     assert len(table(report.output, "项目")) == projects
-    assert sorted(tmp_path.iterdir()) == sorted([output, report.output])
+    assert sorted(tmp_path.iterdir()) == sorted([*inputs, output, report.output])
     with console.capture() as captured:
         print_consolidation(report)
     assert f"无法覆盖 {output}（是否正在 Excel 或 WPS 中打开？）；为免丢失本次结果，已另存为" in captured.get()
 
+    # The next run over the same folder does not merge the kept result: its projects would count twice.
+    again = runner.invoke(app, ["consolidate", str(tmp_path), "-o", str(output)], env={"COLUMNS": "80"})
+    assert again.exit_code == 3, again.output
+    assert len(table(output, "项目")) == projects
+    kept = next(r for r in table(output, "来源") if r["文件"] == str(report.output))
+    assert kept["状态"] == "已拒绝" and f"这是 {output} 被占用时另存的汇总结果" in kept["原因"]
+    assert f"已拒绝 {report.output}：这是 {output} 被占用时另存的汇总结果" in again.output
 
 def test_all_merged_is_exit_code_0(case: Case, tmp_path: Path) -> None:
     result = runner.invoke(app, ["consolidate", *map(str, case.accepted[:2]), "-o", str(tmp_path / "ok.xlsx")])

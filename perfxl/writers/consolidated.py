@@ -237,6 +237,12 @@ class _Parquet:
         self.tmp.unlink(missing_ok=True)
 
 
+def kept_beside(path: Path, other: Path) -> bool:
+    """Return True when ``other`` is a name ``free_name(path)`` gives: a result kept beside a locked ``path``."""
+    pattern = re.escape(path.stem) + r"-\d{8}-\d{6}(?:-\d+)?" + re.escape(path.suffix)
+    return other.parent.resolve() == path.parent.resolve() and re.fullmatch(pattern, other.name) is not None
+
+
 def free_name(path: Path) -> Path:
     """Return a path beside ``path`` that does not exist yet: its name plus the time, then a counter."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
