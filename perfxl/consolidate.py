@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import faulthandler
 import hashlib
+import multiprocessing
 import os
 import time
 from collections import Counter, defaultdict
@@ -354,15 +355,28 @@ def _from_consolidated(file: str, digest: str, rows: ConsolidatedRows) -> FileRe
 # --- the worker pool ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Pools:
+    """How worker pools are made: each worker's memory bound and the start method (None: the platform's)."""
+
+    memory: int | None
+    start_method: str | None
+
+    def make(self, workers: int) -> ProcessPoolExecutor:
+        """Return a new pool of ``workers`` processes."""
+        context = multiprocessing.get_context(self.start_method) if self.start_method else None
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(self.memory,))
+
+
 def _run(
-    files: list[str], work: Callable[[str], FileResult], workers: int, memory: int | None, seconds: float | None
+    files: list[str], work: Callable[[str], FileResult], workers: int, pools: _Pools, seconds: float | None
 ) -> Iterator[FileResult]:
     """Yield each file's result in input order, surviving workers that die."""
     start = 0
     while start < len(files):
         done = 0
         try:
-            with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(memory,)) as pool:
+            with pools.make(workers) as pool:
                 chunk = max(1, min(CHUNKSIZE, (len(files) - start) // (workers * 4)))
                 for result in pool.map(work, files[start:], chunksize=chunk):
                     done += 1
@@ -375,14 +389,14 @@ def _run(
         start += done
         window = files[start : start + (workers + 1) * CHUNKSIZE * 2]
         for file in window:
-            yield _alone(file, work, memory, seconds)
+            yield _alone(file, work, pools, seconds)
         start += len(window)
 
 
-def _alone(file: str, work: Callable[[str], FileResult], memory: int | None, seconds: float | None) -> FileResult:
+def _alone(file: str, work: Callable[[str], FileResult], pools: _Pools, seconds: float | None) -> FileResult:
     began = time.monotonic()
     try:
-        with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(memory,)) as pool:
+        with pools.make(1) as pool:
             return pool.submit(work, file).result()
     except BrokenProcessPool:
         pass
@@ -611,6 +625,7 @@ def consolidate(
     max_rows: int = EXCEL_MAX_ROWS,
     seconds_per_file: float | None = None,
     worker_memory: int | None = WORKER_MEMORY,
+    start_method: str | None = None,
     on_start: Callable[[int], None] | None = None,
     on_file: Callable[[SourceOutcome], None] | None = None,
 ) -> Report:
@@ -650,7 +665,8 @@ def consolidate(
         work = partial(process_file, config=config or Config(), limits=limits, seconds=seconds_per_file,
                        keep_rows=parquet_dir is not None)  # fmt: skip
         count = workers or os.cpu_count() or 1
-        for result in _run([str(p) for p in files], work, count, worker_memory, seconds_per_file):
+        pools = _Pools(worker_memory, start_method)
+        for result in _run([str(p) for p in files], work, count, pools, seconds_per_file):
             outcome = ledger.add(result, writer)
             if on_file is not None:
                 on_file(outcome)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,6 +80,16 @@ def test_validate_table_shows_every_message_whole_on_a_narrow_console(columns: s
         messages[-1] += "".join(cells[4].split())
     assert max(len(line) for line in result.stdout.splitlines()) <= int(columns)
     assert messages == ["".join(f["message"].split()) for f in expected]
+
+
+def test_python_dash_m_runs_the_same_command_line() -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "perfxl", "validate", str(CHENGDE), "--format", "json"],
+        capture_output=True, text=True, encoding="utf-8", check=False,
+    )  # fmt: skip
+    direct = runner.invoke(app, ["validate", str(CHENGDE), "--format", "json"])
+    assert ran.returncode == direct.exit_code == 1
+    assert json.loads(ran.stdout) == json.loads(direct.stdout)
 
 
 COMMANDS = sorted(typer.main.get_group(app).commands)

@@ -520,6 +520,18 @@ def test_an_output_locked_during_the_run_keeps_the_result_under_a_free_name(case
     assert kept["状态"] == "已拒绝" and f"这是 {output} 被占用时另存的汇总结果" in kept["原因"]
     assert f"已拒绝 {report.output}：这是 {output} 被占用时另存的汇总结果" in again.output
 
+
+def test_workers_started_as_on_windows_give_the_same_workbook(case: Case, tmp_path: Path) -> None:
+    # Windows starts workers with "spawn": a fresh interpreter that imports perfxl and unpickles
+    # the work, where Linux forks a copy of the parent.
+    inputs = [*case.accepted[:3], case.hostile["bomb"], case.hostile["far"], case.copy]
+    forked = consolidate(inputs, tmp_path / "fork.xlsx", workers=2, start_method="fork")
+    spawned = consolidate(inputs, tmp_path / "spawn.xlsx", workers=2, start_method="spawn")
+    assert forked.output is not None and spawned.output is not None
+    assert spawned.exit_code == forked.exit_code == 3
+    for name in SHEETS:
+        assert table(spawned.output, name) == table(forked.output, name), name
+
 def test_all_merged_is_exit_code_0(case: Case, tmp_path: Path) -> None:
     result = runner.invoke(app, ["consolidate", *map(str, case.accepted[:2]), "-o", str(tmp_path / "ok.xlsx")])
     assert result.exit_code == 0, result.output
