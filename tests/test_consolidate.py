@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import random
 import re
 import shutil
 import struct
-import subprocess
 import zipfile
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -41,6 +39,7 @@ from perfxl.tables import COLUMNS, CROSS_FILE_PREFIX, SHEETS, Status
 from perfxl.writers.workbook import write_department_workbook
 from tests.generate import department, seed_departments
 from tests.lo import SOFFICE, sheets_as_csv
+from tests.workbooks import locked
 
 runner = CliRunner()
 FORMULA_NAME = '=HYPERLINK("http://evil","点我")'
@@ -459,20 +458,6 @@ def test_unwritable_output_is_exit_code_2(case: Case, tmp_path: Path) -> None:
     same = runner.invoke(app, ["consolidate", str(case.accepted[1]), "-o", str(case.accepted[1])])
     assert same.exit_code == 2 and digest(case.accepted[1]) == case.hashes[case.accepted[1]]
 
-
-
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Make ``path`` refuse being opened for writing and being replaced, as Excel does on Windows."""
-    # Linux has no mandatory locks; the immutable attribute fails both with EPERM. Setting it
-    # needs root, which CI has.
-    if os.geteuid() != 0:
-        pytest.skip("chattr +i needs root (CI runs as root)")
-    subprocess.run(["chattr", "+i", str(path)], check=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
 def test_an_output_locked_before_the_run_stops_it_at_once(case: Case, tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from perfxl.readers.workbook import read_workbook
 from perfxl.rules import validate
 from perfxl.writers.package import MARKER_FORMULA, SEVERITY_FILLS, write_findings, write_rollup
 from tests.excel import actions, remote_book
+from tests.workbooks import locked
 
 ROOT = Path(__file__).parent.parent
 CHENGDE = ROOT / "examples" / "chengde-2025.txt"
@@ -183,6 +184,14 @@ def test_consolidate_a_folder(book_file: Path, tmp_path: Path) -> None:
     output = tmp_path / "各单位（合并结果）.xlsx"
     assert mode == "info" and f"已合并 1 个工作簿，结果：{output}" in prompt and "拒绝 1 个" in prompt
     assert "项目" in openpyxl.load_workbook(output, read_only=True).sheetnames
+    # The result left open in Excel (the button opens it) locks it: a second click says so and reads nothing.
+    before = output.read_bytes()
+    again = remote_book(book_file)
+    with locked(output):
+        buttons.consolidate(again, folder=folder)
+    prompt, mode = alert(again)
+    assert mode == "critical" and prompt.startswith(f"未能写出合并结果：输出文件 {output} 无法覆盖（是否正在 Excel")
+    assert output.read_bytes() == before
     # Without a folder, xlwings Server cannot ask for one: the message says what to do instead.
     asked = remote_book(book_file)
     buttons.consolidate(asked)

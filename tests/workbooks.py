@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
 import xlwings
 
 from perfxl.readers import read_source
@@ -81,3 +86,17 @@ def assert_well_formed(path: Path) -> None:
     for name, data in read_parts(path).items():
         if name.endswith((".xml", ".rels", ".vml")):
             ElementTree.fromstring(data)
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Make ``path`` refuse being opened for writing and being replaced, as Excel does on Windows."""
+    # Linux has no mandatory locks; the immutable attribute fails both with EPERM. Setting it
+    # needs root, which CI has.
+    if os.geteuid() != 0:
+        pytest.skip("chattr +i needs root (CI runs as root)")
+    subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)

@@ -456,13 +456,15 @@ def _consolidate(book: xw.Book, status: _Status, folder: Path | None) -> str:
     try:
         report = consolidate_files([folder], output, on_file=progress)
     except OutputError as exc:
-        return f"未能写出合并结果：{exc}"
+        raise Refused(f"未能写出合并结果：{exc}") from None
     if report.output is None:
         return f"「{folder}」中没有可以合并的工作簿（共 {len(report.sources)} 个文件，均未汇入）。"
     lines = [
         f"已合并 {report.count(Status.ACCEPTED)} 个工作簿，结果：{report.output}",
         f"拒绝 {report.count(Status.REJECTED)} 个，重复 {report.count(Status.DUPLICATE)} 个（原因见「来源」表）。",
     ]
+    if report.locked is not None:
+        lines.append(f"「{report.locked.name}」在合并过程中被打开，无法覆盖；为免丢失本次结果，已另存为上面的文件。")
     # Only desktop Excel can open a file from disk; xlwings Server is told where it is.
     if book.app.engine.name == "excel":
         book.app.books.open(str(report.output))
