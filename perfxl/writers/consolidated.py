@@ -240,7 +240,7 @@ class _Parquet:
 def kept_beside(path: Path, other: Path) -> bool:
     """Return True when ``other`` is a name ``free_name(path)`` gives: a result kept beside a locked ``path``."""
     pattern = re.escape(path.stem) + r"-\d{8}-\d{6}(?:-\d+)?" + re.escape(path.suffix)
-    return other.parent.resolve() == path.parent.resolve() and re.fullmatch(pattern, other.name) is not None
+    return re.fullmatch(pattern, other.name) is not None and other.parent.resolve() == path.parent.resolve()
 
 
 def free_name(path: Path) -> Path:
