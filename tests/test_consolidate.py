@@ -281,7 +281,6 @@ def test_rows_and_money_reconcile_with_the_accepted_inputs(case: Case) -> None:
     assert checks["输入项目数（已汇入的文件）"] == checks["项目表行数"] == len(projects)
 
 
-
 def test_the_chart_shows_each_region_from_zero(case: Case) -> None:
     chart = ElementTree.fromstring(zipfile.ZipFile(case.output).read("xl/charts/chart1.xml"))
     refs = [f.text or "" for f in chart.iterfind(".//c:ser//c:f", CHART_NS)]
@@ -457,7 +456,6 @@ def test_unwritable_output_is_exit_code_2(case: Case, tmp_path: Path) -> None:
     assert "无法" in result.output
     same = runner.invoke(app, ["consolidate", str(case.accepted[1]), "-o", str(case.accepted[1])])
     assert same.exit_code == 2 and digest(case.accepted[1]) == case.hashes[case.accepted[1]]
-
 
 
 def test_an_output_locked_before_the_run_stops_it_at_once(case: Case, tmp_path: Path) -> None:
