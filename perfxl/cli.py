@@ -243,12 +243,14 @@ def print_consolidation(report: Report) -> None:
             f"核对：[bold red]不一致[/]（输入项目 {report.input_projects} 个、预算数 {report.input_budget:,.2f} 万元；"
             f"项目表 {rows.get('项目', 0)} 行、{report.written.budget:,.2f} 万元）"
         )
-    if report.duplicate_codes:
-        money = f"{report.duplicate_budget:,.2f}"
+    cross = report.cross_file
+    if cross.codes:
         console.print(
-            f"[yellow]跨文件重复的项目编码 {report.duplicate_codes} 个，涉及预算数 {money} 万元[/]"
+            f"[yellow]跨文件重复的项目编码 {cross.codes} 个，涉及预算数 {cross.code_budget:,.2f} 万元[/]"
             "（见「问题」表 PT-CODE-005）"
         )
+    if cross.names:
+        console.print(f"[yellow]跨文件同名、编码不同的项目名称 {cross.names} 个[/]（见「问题」表 PT-XPR-001）")
     if report.locked is not None:
         console.print(
             f"[bold red]无法覆盖[/] {report.locked}（{LOCKED_HINT}）；"

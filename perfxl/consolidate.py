@@ -6,8 +6,8 @@ each file once, hash it (SHA256), check it before any parser sees it
 column order, not models or grids) and render the big tables' rows (项目, 指标, 问题) as sheet
 XML, and send back the rendered rows with only the tuples this process needs (项目's, and the
 others only for Parquet); in this process drop byte-identical copies, stream the rendered rows
-into the writer, find project codes that arrive from more than one file (PT-CODE-005),
-reconcile what went in with what was written, and rename the workbook into place. One bad
+into the writer, find project codes that arrive from more than one file (PT-CODE-005) and
+names that do under different codes (PT-XPR-001), weigh the spending plans by 预算数, reconcile what went in with what was written, and rename the workbook into place. One bad
 file never stops the run: every problem becomes a rejected row in 来源 with a Chinese reason.
 A worker that dies on a file (time budget, memory bound or a crashing reader) only costs that
 file, which is found by re-running the files the worker may have held one at a time.
@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from perfxl.config import Config
 from perfxl.errors import LOCKED_HINT, SourceError
-from perfxl.model import Finding, ReadResult, Severity
+from perfxl.model import PLAN_CHECKPOINTS, Finding, ReadResult, Severity
 from perfxl.readers.consolidated import ConsolidatedRows, is_consolidated, read_consolidated
 from perfxl.readers.safety import LIMITS, Limits, open_workbook, read_bytes
 from perfxl.readers.workbook import read_workbook
@@ -49,6 +49,7 @@ from perfxl.tables import (
     UNIT_COLUMNS,
     Status,
 )
+from perfxl.textnorm import label_key
 from perfxl.values import parse_value
 from perfxl.writers.consolidated import (
     ConsolidatedWriter,
@@ -78,6 +79,7 @@ DUPLICATE = "与「{first}」内容完全相同（SHA256 一致），只汇入�
 
 _P = {name: i for i, name in enumerate(PROJECT_COLUMNS)}
 _I = {name: i for i, name in enumerate(ISSUE_COLUMNS)}
+_PLAN = tuple(_P[checkpoint] for checkpoint in PLAN_CHECKPOINTS)
 _SEVERITY_BY_LABEL = {s.label: s for s in Severity}
 
 
@@ -135,6 +137,18 @@ class SourceOutcome:
 
 
 @dataclass
+class CrossFile:
+    """What the cross-file checks found: codes and names arriving from more than one file."""
+
+    codes: int = 0
+    """项目编码 used in more than one file (PT-CODE-005)."""
+    code_budget: Decimal = Decimal(0)
+    """The 预算数 of every project row carrying one of those codes."""
+    names: int = 0
+    """项目名称 used in more than one file under different codes (PT-XPR-001)."""
+
+
+@dataclass
 class Report:
     """The result of a consolidation, for the console summary and the exit code."""
 
@@ -146,8 +160,7 @@ class Report:
     input_indicators: int = 0
     input_budget: Decimal = Decimal(0)
     reconciled: bool = False
-    duplicate_codes: int = 0
-    duplicate_budget: Decimal = Decimal(0)
+    cross_file: CrossFile = field(default_factory=lambda: CrossFile())
     seconds: float = 0.0
     locked: Path | None = None
     """The asked-for output when it was locked at the end, so ``output`` is a free name beside it."""
@@ -427,19 +440,57 @@ class _Unit:
     other: Decimal = Decimal(0)
     errors: int = 0
     warnings: int = 0
+    plan: list[Decimal] = field(default_factory=lambda: [Decimal(0)] * len(PLAN_CHECKPOINTS))
+    """Per checkpoint, the sum over the projects of 预算数 × planned cumulative share (blank: 0)."""
 
     def row(self) -> Row:
         return (self.code, self.name, self.region, self.year, self.projects, self.budget, self.fiscal, self.other,
                 self.file)  # fmt: skip
 
+    def absorb(self, other: _Unit) -> None:
+        """Add ``other``'s counts and money to this one's."""
+        self.projects += other.projects
+        self.budget += other.budget
+        self.fiscal += other.fiscal
+        self.other += other.other
+        self.errors += other.errors
+        self.warnings += other.warnings
+        self.plan = [a + b for a, b in zip(self.plan, other.plan, strict=True)]
+
+    def summary_row(self, region: str, code: str, name: str, units: int) -> Row:
+        """Return this total as a 汇总 row; the plan columns stay blank when there is no 预算数."""
+        progress = [float(p / self.budget) if self.budget else None for p in self.plan]
+        return (region, code, name, units, self.projects, self.budget, self.fiscal, self.other, self.errors,
+                self.warnings, *progress)  # fmt: skip
+
 
 @dataclass
-class _CodeUse:
+class _Use:
+    """Where one project arrived from, for the cross-file checks."""
+
     file: str
     sheet: str
     unit_code: str
     code: str
+    name: str
     budget: Decimal | None
+
+
+# The same weighting as the 部门汇总 sheet's 支出计划（按预算数加权） row of a department
+# workbook, so a unit's row here matches its own workbook.
+PLAN_NOTE = (
+    "「3月底计划进度」至「12月底计划进度」：各项目资金支出计划的累计比例按预算数加权的平均，"
+    "与部门工作簿「部门汇总」的加权支出计划算法相同；未填的节点按 0% 计（见 PT-PLAN-001、PT-PLAN-003）"
+)
+
+# A name or code arriving from hundreds of files would repeat hundreds of file names in each of
+# hundreds of rows; the message names this many and counts the rest.
+NAMED_FILES = 5
+
+
+def _named(files: list[str]) -> str:
+    shown = "、".join(f"「{f}」" for f in files[:NAMED_FILES])
+    return shown if len(files) <= NAMED_FILES else f"{shown}等"
 
 
 class _Ledger:
@@ -450,7 +501,8 @@ class _Ledger:
         self.first_by_hash: dict[str, SourceOutcome] = {}
         self.units: dict[tuple[str, str], _Unit] = {}
         self.unit_of_file: dict[str, tuple[str, str]] = {}
-        self.codes: list[tuple[str, _CodeUse]] = []
+        self.uses: list[_Use] = []
+        self.gaps = 0
         self.input_projects = 0
         self.input_indicators = 0
         self.input_budget = Decimal(0)
@@ -504,12 +556,19 @@ class _Ledger:
             # A project sheet naming another unit than its workbook's 部门 sheet: its own unit.
             unit = self.units[key] = _Unit(code, row[_P["单位名称"]], row[_P["区划"]], None, file)
             self.unit_of_file.setdefault(file, key)
+        budget = row[_P["预算数"]]
         unit.projects += 1
-        unit.budget += row[_P["预算数"]] or 0
+        unit.budget += budget or 0
         unit.fiscal += row[_P["财政资金"]] or 0
         unit.other += row[_P["其他资金"]] or 0
-        self.codes.append(
-            (row[_P["项目编码"]], _CodeUse(file, row[_P["工作表"]], code, row[_P["项目编码"]], row[_P["预算数"]]))
+        plan = [row[i] for i in _PLAN]
+        if None in plan:
+            self.gaps += 1
+        if budget:
+            shares = [Decimal(0) if v is None else Decimal(repr(v)) for v in plan]
+            unit.plan = [total + budget * share for total, share in zip(unit.plan, shares, strict=True)]
+        self.uses.append(
+            _Use(file, row[_P["工作表"]], code, row[_P["项目编码"]], row[_P["项目名称"]], budget)
         )
 
     def _count_issues(self, counts: list[IssueCount]) -> None:
@@ -524,27 +583,48 @@ class _Ledger:
                 else:
                     unit.warnings += n
 
-    def cross_file_duplicates(self) -> tuple[list[Row], int, Decimal]:
-        """Return the PT-CODE-005 rows for codes used in more than one file, their count and money."""
+    def cross_file_findings(self, config: Config) -> tuple[list[Row], CrossFile]:
+        """Return the 问题 rows for codes (PT-CODE-005) and names (PT-XPR-001) arriving from more than one file."""
+        found = CrossFile()
         rows: list[Row] = []
-        money = Decimal(0)
-        count = 0
-        for code, uses in find_duplicates(self.codes).items():
-            files = list(dict.fromkeys(u.file for u in uses))
-            if len(files) < 2:
-                continue  # duplicates within one file are the department rule's finding
-            count += 1
-            named = "、".join(f"「{f}」" for f in files)
-            message = (
-                f"{CROSS_FILE_PREFIX}项目编码「{code}」出现在 {len(files)} 个文件中：{named}；"
-                "同一项目不应重复申报，请核实后只保留一份"
-            )
+        disabled = set(config.disabled_rules)
+
+        def add(code: str, default: Severity, message: str, uses: list[_Use], value: Callable[[_Use], str]) -> None:
+            label = config.severity_overrides.get(code, default).label
             for use in uses:
-                money += use.budget or 0
-                label = Severity.ERROR.label
-                rows.append((label, "PT-CODE-005", message, use.unit_code, use.code, use.code, use.file, use.sheet, ""))
+                rows.append((label, code, message, use.unit_code, use.code, value(use), use.file, use.sheet, ""))
+
+        if "PT-CODE-005" not in disabled:
+            for code, uses in find_duplicates((u.code, u) for u in self.uses).items():
+                files = list(dict.fromkeys(u.file for u in uses))
+                if len(files) < 2:
+                    continue  # duplicates within one file are the department rule's finding
+                found.codes += 1
+                found.code_budget += sum((u.budget or 0 for u in uses), Decimal(0))
+                message = (
+                    f"{CROSS_FILE_PREFIX}项目编码「{code}」出现在 {len(files)} 个文件中：{_named(files)}；"
+                    "同一项目不应重复申报，请核实后只保留一份"
+                )
+                add("PT-CODE-005", Severity.ERROR, message, uses, lambda u: u.code)
+        if "PT-XPR-001" not in disabled:
+            by_name: defaultdict[str, list[_Use]] = defaultdict(list)
+            for use in self.uses:
+                key = label_key(use.name)
+                if key:
+                    by_name[key].append(use)
+            for uses in by_name.values():
+                files = list(dict.fromkeys(u.file for u in uses))
+                # One code under one name from several files is that code's finding, not a second one.
+                if len(files) < 2 or len({normalise_code(u.code) for u in uses}) < 2:
+                    continue
+                found.names += 1
+                message = (
+                    f"{CROSS_FILE_PREFIX}项目名称「{uses[0].name}」出现在 {len(files)} 个文件中：{_named(files)}，"
+                    "项目编码不同；不同项目不应同名，请在名称中区分，或核实是否为同一项目重复申报"
+                )
+                add("PT-XPR-001", Severity.WARNING, message, uses, lambda u: u.name)
         self._count_issues(issue_counts(rows))
-        return rows, count, money
+        return rows, found
 
     def summary(self, report: Report) -> SummaryData:
         """Return 汇总's rows (by 区划, then 单位, with subtotals and a total), chart data and checks."""
@@ -554,14 +634,8 @@ class _Ledger:
             key = unit.code or unit.name
             merged = groups[region].get(key)
             if merged is None:
-                groups[region][key] = _Unit(unit.code, unit.name, region, unit.year, unit.file)
-                merged = groups[region][key]
-            merged.projects += unit.projects
-            merged.budget += unit.budget
-            merged.fiscal += unit.fiscal
-            merged.other += unit.other
-            merged.errors += unit.errors
-            merged.warnings += unit.warnings
+                merged = groups[region][key] = _Unit(unit.code, unit.name, region, unit.year, unit.file)
+            merged.absorb(unit)
         rows: list[tuple[SummaryKind, Row]] = []
         regions: list[tuple[str, int, int, Decimal]] = []
         total = _Unit("", "合计", "", None, "")
@@ -570,21 +644,13 @@ class _Ledger:
             units = sorted(groups[region].values(), key=lambda u: (u.code, u.name))
             sub = _Unit("", "小计", region, None, "")
             for u in units:
-                rows.append(("unit", (region, u.code, u.name, 1, u.projects, u.budget, u.fiscal, u.other, u.errors,
-                                      u.warnings)))  # fmt: skip
-                for acc in (sub, total):
-                    acc.projects += u.projects
-                    acc.budget += u.budget
-                    acc.fiscal += u.fiscal
-                    acc.other += u.other
-                    acc.errors += u.errors
-                    acc.warnings += u.warnings
-            rows.append(("subtotal", (region, "", f"{region} 小计", len(units), sub.projects, sub.budget, sub.fiscal,
-                                      sub.other, sub.errors, sub.warnings)))  # fmt: skip
+                rows.append(("unit", u.summary_row(region, u.code, u.name, 1)))
+                sub.absorb(u)
+            total.absorb(sub)
+            rows.append(("subtotal", sub.summary_row(region, "", f"{region} 小计", len(units))))
             regions.append((region, len(units), sub.projects, sub.budget))
         units_total = sum(len(g) for g in groups.values())
-        rows.append(("total", ("合计", "", "", units_total, total.projects, total.budget, total.fiscal, total.other,
-                               total.errors, total.warnings)))  # fmt: skip
+        rows.append(("total", total.summary_row("合计", "", "", units_total)))
         written = report.written or Written()
         checks: list[tuple[str, Any]] = [
             ("输入文件数", len(report.sources)),
@@ -598,10 +664,12 @@ class _Ledger:
             ("输入预算数合计（万元）", report.input_budget),
             ("项目表预算数合计（万元）", written.budget),
             ("是否一致", "是" if report.reconciled else "否"),
-            ("跨文件重复的项目编码数（PT-CODE-005）", report.duplicate_codes),
-            ("重复编码涉及的预算数（万元）", report.duplicate_budget),
+            ("跨文件重复的项目编码数（PT-CODE-005）", report.cross_file.codes),
+            ("重复编码涉及的预算数（万元）", report.cross_file.code_budget),
+            ("跨文件同名、编码不同的项目名称数（PT-XPR-001）", report.cross_file.names),
+            ("支出计划有未填节点的项目数（未填按 0% 计）", self.gaps),
         ]
-        return SummaryData(rows, regions, checks)
+        return SummaryData(rows, regions, checks, [PLAN_NOTE])
 
 
 def _check_replaceable(output: Path) -> None:
@@ -631,6 +699,7 @@ def consolidate(
 ) -> Report:
     """Return the report of merging ``inputs`` into ``output``; raise OutputError if it cannot be written."""
     began = time.monotonic()
+    config = config or Config()
     if output.suffix.lower() != ".xlsx":
         raise OutputError(f"输出文件 {output} 应以 .xlsx 结尾")
     if output.is_dir():
@@ -662,7 +731,7 @@ def consolidate(
     ledger = _Ledger()
     ledger.sources = report.sources
     try:
-        work = partial(process_file, config=config or Config(), limits=limits, seconds=seconds_per_file,
+        work = partial(process_file, config=config, limits=limits, seconds=seconds_per_file,
                        keep_rows=parquet_dir is not None)  # fmt: skip
         count = workers or os.cpu_count() or 1
         pools = _Pools(worker_memory, start_method)
@@ -677,7 +746,7 @@ def consolidate(
             writer.abort()
             report.seconds = time.monotonic() - began
             return report
-        rows, report.duplicate_codes, report.duplicate_budget = ledger.cross_file_duplicates()
+        rows, report.cross_file = ledger.cross_file_findings(config)
         writer.issues(render(ISSUES, rows), rows)
         report.written = writer.counts()
         report.reconciled = (

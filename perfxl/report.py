@@ -111,6 +111,8 @@ def rules_markdown(rules: dict[str, Rule]) -> str:
         "",
         "由 `perfxl rules --markdown` 生成，勿手工编辑。Generated from the registry; do not edit by hand.",
         "级别为默认值，可在配置文件 `[severity_overrides]` 中修改。",
+        "合并（`perfxl consolidate`）时 PT-CODE-005 与 PT-XPR-001 还跨文件检查：同一项目编码出现在不同文件中，"
+        "或同一项目名称在不同文件中用了不同编码；说明以「跨文件重复：」开头。",
         "",
         "| 规则 | 级别 | 名称 | 说明模板 | 检查方式 (from the rule's docstring) |",
         "|---|---|---|---|---|",

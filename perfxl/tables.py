@@ -24,8 +24,11 @@ CONSOLIDATED_MARKERS = frozenset({PROJECTS, INDICATORS, SOURCES})
 # Excel's hard limit of rows per sheet, header included.
 EXCEL_MAX_ROWS = 1_048_576
 
+# 汇总's spending-plan columns: the budget-weighted cumulative share planned by each checkpoint.
+PLAN_PROGRESS: tuple[str, ...] = tuple(f"{checkpoint}计划进度" for checkpoint in PLAN_CHECKPOINTS)
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "区划", "单位编码", "单位名称", "单位数", "项目数", "预算数", "财政资金", "其他资金", "错误数", "警告数",
+    *PLAN_PROGRESS,
 )  # fmt: skip
 UNIT_COLUMNS: tuple[str, ...] = (
     "单位编码", "单位名称", "区划", "预算年度", "项目数", "预算数", "财政资金", "其他资金", "来源文件",
@@ -65,7 +68,7 @@ class Kind(StrEnum):
 
 _KINDS: dict[str, Kind] = {
     **dict.fromkeys(("预算数", "财政资金", "其他资金"), Kind.MONEY),
-    **dict.fromkeys(PLAN_CHECKPOINTS, Kind.PERCENT),
+    **dict.fromkeys((*PLAN_CHECKPOINTS, *PLAN_PROGRESS), Kind.PERCENT),
     **dict.fromkeys(("单位数", "项目数", "指标数", "错误数", "警告数", "预算年度"), Kind.INTEGER),
     "数值": Kind.NUMBER,
 }
@@ -84,6 +87,8 @@ class Status(StrEnum):
     DUPLICATE = "重复"
 
 
-# The cross-file duplicate-code finding is recomputed at every level, so a consolidated input's
-# copies of it (recognised by this opening) are dropped when it is read back.
+# The cross-file findings (a code or a name arriving from more than one file) are recomputed at
+# every level, so a consolidated input's copies of them (recognised by rule and this opening)
+# are dropped when it is read back.
 CROSS_FILE_PREFIX = "跨文件重复："
+CROSS_FILE_RULES = frozenset({"PT-CODE-005", "PT-XPR-001"})

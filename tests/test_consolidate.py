@@ -32,10 +32,14 @@ from typer.testing import CliRunner
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from perfxl.cli import app, console, print_consolidation
-from perfxl.consolidate import SourceOutcome, consolidate
-from perfxl.model import Department
+from perfxl.config import Config
+from perfxl.consolidate import NAMED_FILES, SourceOutcome, consolidate
+from perfxl.model import Department, Severity
+from perfxl.readers import read_source
 from perfxl.readers.workbook import read_workbook
+from perfxl.rules import validate
 from perfxl.tables import COLUMNS, CROSS_FILE_PREFIX, SHEETS, Status
+from perfxl.writers.package import write_rollup
 from perfxl.writers.workbook import write_department_workbook
 from tests.generate import department, seed_departments
 from tests.lo import SOFFICE, sheets_as_csv
@@ -204,6 +208,8 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Case]:
     # A different department that reuses one of Chengde's project codes: PT-CODE-005 across files.
     dup = department(rng, projects=5)
     dup.projects[0].code = chengde.projects[0].code
+    # … and takes one of Zunhua's project names under its own code: PT-XPR-001 across files.
+    dup.projects[1].name = zunhua.projects[1].name
     accepted.append(write_department_workbook(dup, folder / "重复编码.xlsx"))
     names = [FORMULA_NAME, DDE_NAME, "占位名称用于替换"]
     evil = write_department_workbook(with_names(department(rng, projects=5), names), root / "evil-source.xlsx")
@@ -386,6 +392,120 @@ def test_same_code_from_two_files_is_reported_and_both_rows_stay(case: Case) -> 
     assert checks["跨文件重复的项目编码数（PT-CODE-005）"] == 1
     assert Decimal(repr(checks["重复编码涉及的预算数（万元）"])) == money
     assert "跨文件重复的项目编码 1 个" in case.stdout
+
+
+def test_same_name_under_another_code_from_two_files_is_a_warning(case: Case) -> None:
+    zunhua, dup = case.accepted[1], case.accepted[4]
+    name = read_workbook(zunhua).department.projects[1].name
+    findings = [r for r in table(case.output, "问题") if r["规则"] == "PT-XPR-001" and r["当前值"] == name]
+    assert len(findings) == 2 and all(r["级别"] == "警告" for r in findings)
+    assert {r["来源文件"] for r in findings} == {str(zunhua), str(dup)}
+    assert all(r["说明"].startswith(CROSS_FILE_PREFIX) and str(zunhua) in r["说明"] for r in findings)
+    assert checks_of(case.output)["跨文件同名、编码不同的项目名称数（PT-XPR-001）"] == 1
+    assert "跨文件同名、编码不同的项目名称 1 个" in case.stdout
+    # The warnings count in the units' 警告数 of 汇总, as the department's own findings do.
+    warnings = sum(1 for r in table(case.output, "问题") if r["级别"] == "警告" and r["来源文件"] == str(dup))
+    unit = read_workbook(dup).department.unit_code
+    assert next(r for r in table(case.output, "汇总") if r["单位编码"] == unit)["警告数"] == warnings
+
+
+def checks_of(book: Path) -> dict[str, Any]:
+    """Return the reconciliation block of 汇总 as {label: value}."""
+    with CalamineWorkbook.from_path(str(book)) as wb:
+        grid = wb.get_sheet_by_name("汇总").to_python()
+    return {row[0]: row[5] for row in grid if isinstance(row[0], str) and row[5] != ""}
+
+
+def test_summary_weights_the_spending_plan_as_each_department_summary_does(tmp_path: Path) -> None:
+    chengde, zunhua = (d.model_copy(deep=True) for d in seed_departments())
+    zunhua.projects[0].spending_plan = [None] * 4
+    files = []
+    for n, dept in enumerate((chengde, zunhua)):
+        book = write_department_workbook(dept, tmp_path / f"{n}.xlsx")
+        result = read_source(book)
+        files.append(write_rollup(book, result, validate(result), output=tmp_path / f"{n}-汇总后.xlsx"))
+    out = tmp_path / "out.xlsx"
+    consolidate(files, out, workers=1)
+    rows = {r["单位名称"] or r["区划"]: r for r in table(out, "汇总") if r["区划"]}
+    progress = ["3月底计划进度", "6月底计划进度", "10月底计划进度", "12月底计划进度"]
+
+    def plan(name: str) -> list[float]:
+        return [round(rows[name][c], 9) for c in progress]
+
+    # Each unit's row is its own workbook's weighted plan (the cached values of 部门汇总).
+    for dept, file in zip((chengde, zunhua), files, strict=True):
+        with CalamineWorkbook.from_path(str(file)) as wb:
+            grid = wb.get_sheet_by_name("部门汇总").to_python()
+        weighted = next(row for row in grid if row[2] == "支出计划（按预算数加权）")
+        assert plan(dept.unit_name) == [round(v, 9) for v in weighted[6:10]]
+    # Chengde by hand (15 projects, 435.16 万元): by 3月底 15 + 81 × 20% + 145.12 + 12.84 are
+    # planned; the 145.12 and 12.84 projects leave 12月底 blank (PT-PLAN-001), which counts 0%.
+    by_march = Decimal("15") + Decimal("81") * Decimal("0.2") + Decimal("145.12") + Decimal("12.84")
+    assert plan(chengde.unit_name)[0] == round(float(by_march / Decimal("435.16")), 9)
+    assert plan(chengde.unit_name)[3] == round(float(Decimal("277.2") / Decimal("435.16")), 9)
+    # Zunhua's other projects plan 30/60/90/100; the one without a plan counts 0% throughout.
+    planned = Decimal("497.12") - zunhua.projects[0].budget  # type: ignore[operator]
+    assert plan(zunhua.unit_name) == [round(float(planned * p / Decimal("497.12")), 9) for p in
+                                      (Decimal("0.3"), Decimal("0.6"), Decimal("0.9"), Decimal(1))]  # fmt: skip
+    total = (by_march + planned * Decimal("0.3")) / (Decimal("435.16") + Decimal("497.12"))
+    assert plan("合计")[0] == round(float(total), 9)
+    chengde_gaps = sum(1 for p in chengde.projects if None in p.spending_plan)
+    assert checks_of(out)["支出计划有未填节点的项目数（未填按 0% 计）"] == chengde_gaps + 1
+    with CalamineWorkbook.from_path(str(out)) as wb:
+        grid = wb.get_sheet_by_name("汇总").to_python()
+    assert any(str(row[0]).startswith("「3月底计划进度」至「12月底计划进度」：") for row in grid)
+    assert 'formatCode="0.0%"' in zipfile.ZipFile(out).read("xl/styles.xml").decode()
+
+
+# (case, what the second file's first project shares with the first file's, config, the
+# cross-file findings expected as (规则, 级别) on each of the two projects)
+CROSS_FILE_CASES = [
+    ("name-other-code", "name", Config(), {("PT-XPR-001", "警告")}),
+    ("name-and-code", "name code", Config(), {("PT-CODE-005", "错误")}),
+    ("code-other-name", "code", Config(), {("PT-CODE-005", "错误")}),
+    ("name-with-layout-spaces", "spaced name", Config(), {("PT-XPR-001", "警告")}),
+    ("names-disabled", "name", Config(disabled_rules=["PT-XPR-001"]), set()),
+    ("codes-disabled", "code", Config(disabled_rules=["PT-CODE-005"]), set()),
+    ("names-as-info", "name", Config(severity_overrides={"PT-XPR-001": Severity.INFO}), {("PT-XPR-001", "提示")}),
+    ("nothing", "", Config(), set()),
+]
+
+
+@pytest.mark.parametrize(("shares", "config", "expected"), [c[1:] for c in CROSS_FILE_CASES],
+                         ids=[c[0] for c in CROSS_FILE_CASES])  # fmt: skip
+def test_cross_file_findings(tmp_path: Path, shares: str, config: Config, expected: set[tuple[str, str]]) -> None:
+    rng = random.Random(3)
+    first, second = department(rng, projects=4, serial=0), department(rng, projects=4, serial=1)
+    mine, theirs = first.projects[0], second.projects[0]
+    if "name" in shares:
+        theirs.name = f"{mine.name[:3]} {mine.name[3:]}" if "spaced" in shares else mine.name
+    if "code" in shares:
+        theirs.code = mine.code
+    files = [write_department_workbook(d, tmp_path / f"{n}.xlsx") for n, d in enumerate((first, second))]
+    report = consolidate(files, tmp_path / "out.xlsx", workers=1, config=config)
+    assert report.exit_code == 0
+    cross = [r for r in table(tmp_path / "out.xlsx", "问题") if r["说明"].startswith(CROSS_FILE_PREFIX)]
+    assert {(r["规则"], r["级别"]) for r in cross} == expected
+    assert len(cross) == 2 * len(expected)
+    assert {r["项目编码"] for r in cross} <= {mine.code, theirs.code}
+    assert all(str(files[0]) in r["说明"] and str(files[1]) in r["说明"] for r in cross)
+    rules = {rule for rule, _ in expected}
+    assert (report.cross_file.names, report.cross_file.codes) == ("PT-XPR-001" in rules, "PT-CODE-005" in rules)
+
+
+def test_a_name_from_many_files_names_a_few_and_counts_them(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    departments = [department(rng, projects=2, serial=n) for n in range(NAMED_FILES + 3)]
+    for d in departments[1:]:
+        d.projects[0].name = departments[0].projects[0].name
+    files = [write_department_workbook(d, tmp_path / f"{n}.xlsx") for n, d in enumerate(departments)]
+    consolidate(files, tmp_path / "out.xlsx", workers=1)
+    cross = [r for r in table(tmp_path / "out.xlsx", "问题") if r["规则"] == "PT-XPR-001"]
+    assert len(cross) == len(files)
+    message = cross[0]["说明"]
+    assert f"出现在 {len(files)} 个文件中" in message
+    assert [str(f) in message for f in files] == [True] * NAMED_FILES + [False] * 3
+    assert f"「{files[NAMED_FILES - 1]}」等，" in message
 
 
 def test_reconsolidating_the_output_gives_the_same_projects_and_totals(case: Case, tmp_path: Path) -> None:

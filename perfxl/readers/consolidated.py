@@ -23,6 +23,7 @@ from perfxl.readers.safety import WorkbookPackage
 from perfxl.tables import (
     CONSOLIDATED_MARKERS,
     CROSS_FILE_PREFIX,
+    CROSS_FILE_RULES,
     INDICATOR_COLUMNS,
     INDICATORS,
     ISSUE_COLUMNS,
@@ -68,7 +69,7 @@ def read_consolidated(package: WorkbookPackage) -> ConsolidatedRows:
             rows.issues = [
                 row
                 for row in _table(book, names, ISSUES, ISSUE_COLUMNS, package.file)
-                if not (row[_RULE] == "PT-CODE-005" and str(row[_MESSAGE]).startswith(CROSS_FILE_PREFIX))
+                if not (row[_RULE] in CROSS_FILE_RULES and str(row[_MESSAGE]).startswith(CROSS_FILE_PREFIX))
             ]
     except CalamineError as exc:
         raise SourceError(package.file, f"汇总工作簿已损坏（{exc}）") from None

@@ -38,6 +38,7 @@ from perfxl.tables import (
     EXCEL_MAX_ROWS,
     INDICATORS,
     ISSUES,
+    PLAN_PROGRESS,
     PROJECTS,
     SOURCES,
     SUMMARY,
@@ -48,6 +49,8 @@ from perfxl.tables import (
 from perfxl.writers.cells import write_text
 from perfxl.writers.sheetxml import RowRenderer, numbered
 from perfxl.writers.workbook import FONT, MONEY_FORMAT, PERCENT_FORMAT
+
+SHARE_FORMAT = "0.0%"
 
 Row = tuple[Any, ...]
 SummaryKind = Literal["unit", "subtotal", "total"]
@@ -98,6 +101,8 @@ class SummaryData:
     """(区划, 单位数, 项目数, 预算数) per region, the chart's data."""
     checks: list[tuple[str, Any]]
     """(label, value) lines of the reconciliation block."""
+    notes: list[str] = field(default_factory=list)
+    """Lines under the checks saying how the columns are computed."""
 
 
 @dataclass
@@ -129,10 +134,13 @@ class _Formats:
         self.title = book.add_format({**base, "bold": True, "font_size": 12})
         self.bad = book.add_format({**base, "bold": True, "font_color": "#C00000"})
         self.good = book.add_format({**base, "bold": True, "font_color": "#007A33"})
+        # 汇总's weighted plan shares: one decimal, as 43.5% and 44.4% are different answers.
+        self.share = book.add_format({**base, "num_format": SHARE_FORMAT})
+        self.bold_share = book.add_format({**bold, "num_format": SHARE_FORMAT})
         # XlsxWriter numbers a format when a cell or column first uses it; numbering every
         # format now, in the order added, gives the indices COLUMN_STYLES names.
         for f in (self.header, *self.by_kind.values(), self.bold_text, *self.bold_by_kind.values(), self.title,
-                  self.bad, self.good):  # fmt: skip
+                  self.bad, self.good, self.share, self.bold_share):  # fmt: skip
             f._get_xf_index()
 
 
@@ -406,6 +414,8 @@ def _summary(book: Workbook, ws: Worksheet, f: _Formats, data: SummaryData) -> N
                 continue
             if kinds[c] is Kind.TEXT:
                 write_text(ws, r, c, value, f.bold_text if bold else None)
+            elif columns[c] in PLAN_PROGRESS:
+                ws.write_number(r, c, float(value), f.bold_share if bold else f.share)
             else:
                 number_format = (f.bold_by_kind if bold else f.by_kind)[kinds[c]]
                 ws.write_number(r, c, float(value), number_format)
@@ -444,6 +454,12 @@ def _summary(book: Workbook, ws: Worksheet, f: _Formats, data: SummaryData) -> N
             ws.write_number(r, budget_col, float(value), f.by_kind[Kind.MONEY])
         else:
             ws.write_number(r, budget_col, value, f.by_kind[Kind.INTEGER])
+    if data.notes:
+        r += 2
+        ws.write_string(r, 0, "说明", f.title)
+    for note in data.notes:
+        r += 1
+        write_text(ws, r, 0, note)
 
 
 def _chart(book: Workbook, ws: Worksheet, first: int, last: int, category_col: int, value_col: int) -> None:
