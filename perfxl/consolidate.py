@@ -7,7 +7,8 @@ column order, not models or grids) and render the big tables' rows (项目, 指�
 XML, and send back the rendered rows with only the tuples this process needs (项目's, and the
 others only for Parquet); in this process drop byte-identical copies, stream the rendered rows
 into the writer, find project codes that arrive from more than one file (PT-CODE-005) and
-names that do under different codes (PT-XPR-001), weigh the spending plans by 预算数, reconcile what went in with what was written, and rename the workbook into place. One bad
+names that do under different codes (PT-XPR-001), weigh the spending plans by 预算数,
+reconcile what went in with what was written, and rename the workbook into place. One bad
 file never stops the run: every problem becomes a rejected row in 来源 with a Chinese reason.
 A worker that dies on a file (time budget, memory bound or a crashing reader) only costs that
 file, which is found by re-running the files the worker may have held one at a time.
