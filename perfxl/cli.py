@@ -251,6 +251,14 @@ def print_consolidation(report: Report) -> None:
         )
     if cross.names:
         console.print(f"[yellow]跨文件同名、编码不同的项目名称 {cross.names} 个[/]（见「问题」表 PT-XPR-001）")
+    if cross.units:
+        console.print(
+            f"[yellow]{len(cross.units)} 个单位的数据来自多个文件[/]，可能是同一单位的新旧版本，请核实后只保留一份："
+        )
+        for code, files in list(cross.units.items())[:MAX_LISTED_REJECTS]:
+            console.print(f"  单位 {code}：{'、'.join(files)}", highlight=False)
+        if len(cross.units) > MAX_LISTED_REJECTS:
+            console.print(f"  …… 另有 {len(cross.units) - MAX_LISTED_REJECTS} 个，见输出的「来源」表")
     if report.locked is not None:
         console.print(
             f"[bold red]无法覆盖[/] {report.locked}（{LOCKED_HINT}）；"

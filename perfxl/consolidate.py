@@ -147,6 +147,8 @@ class CrossFile:
     """The 预算数 of every project row carrying one of those codes."""
     names: int = 0
     """项目名称 used in more than one file under different codes (PT-XPR-001)."""
+    units: dict[str, list[str]] = field(default_factory=dict)
+    """单位编码 whose rows came from more than one file (often an old and a new version), with those files."""
 
 
 @dataclass
@@ -504,6 +506,7 @@ class _Ledger:
         self.unit_of_file: dict[str, tuple[str, str]] = {}
         self.uses: list[_Use] = []
         self.gaps = 0
+        self.input_of: dict[str, SourceOutcome] = {}
         self.input_projects = 0
         self.input_indicators = 0
         self.input_budget = Decimal(0)
@@ -541,13 +544,14 @@ class _Ledger:
         self.input_projects += len(result.projects)
         self.input_indicators += result.indicator_count
         self.input_budget += result.budget
-        reason = ""
-        if result.consolidated:
-            files = len({u[4] for u in result.units} | {r[_P["来源文件"]] for r in result.projects})
-            reason = f"汇总工作簿：含 {len(result.units)} 个单位、{files} 个来源文件"
-        return SourceOutcome(
+        origins = {u[4] for u in result.units} | {r[_P["来源文件"]] for r in result.projects}
+        reason = f"汇总工作簿：含 {len(result.units)} 个单位、{len(origins)} 个来源文件" if result.consolidated else ""
+        outcome = SourceOutcome(
             result.file, result.sha256, Status.ACCEPTED, reason, result.unit_code, len(result.projects), result.budget
         )
+        for origin in origins:
+            self.input_of[origin] = outcome
+        return outcome
 
     def _project(self, row: Row) -> None:
         file, code = row[_P["来源文件"]], row[_P["单位编码"]]
@@ -627,6 +631,29 @@ class _Ledger:
         self._count_issues(issue_counts(rows))
         return rows, found
 
+    def split_units(self) -> dict[str, list[str]]:
+        """Return the 单位编码 whose rows came from more than one file, noting each in its inputs' 原因."""
+        files_of: defaultdict[str, list[str]] = defaultdict(list)
+        for file, code in self.units:
+            if code and file not in files_of[code]:
+                files_of[code].append(file)
+        split = {code: files for code, files in files_of.items() if len(files) > 1}
+        notes: defaultdict[int, list[str]] = defaultdict(list)
+        outcomes: dict[int, SourceOutcome] = {}
+        for code, files in split.items():
+            for file in files:
+                outcome = self.input_of[file]
+                outcomes[id(outcome)] = outcome
+                others = [f for f in files if self.input_of[f] is not outcome]
+                if others and len(notes[id(outcome)]) <= NAMED_FILES:
+                    notes[id(outcome)].append(f"单位 {code} 另见{_named(others)}")
+        for key, found in notes.items():
+            outcome = outcomes[key]
+            shown = "；".join(found[:NAMED_FILES]) + ("等" if len(found) > NAMED_FILES else "")
+            note = f"{shown}：可能是同一单位的新旧版本，请核实后只保留一份"
+            outcome.reason = f"{outcome.reason}；{note}" if outcome.reason else note
+        return split
+
     def summary(self, report: Report) -> SummaryData:
         """Return 汇总's rows (by 区划, then 单位, with subtotals and a total), chart data and checks."""
         groups: dict[str, dict[str, _Unit]] = defaultdict(dict)
@@ -668,6 +695,7 @@ class _Ledger:
             ("跨文件重复的项目编码数（PT-CODE-005）", report.cross_file.codes),
             ("重复编码涉及的预算数（万元）", report.cross_file.code_budget),
             ("跨文件同名、编码不同的项目名称数（PT-XPR-001）", report.cross_file.names),
+            ("出现在多个文件中的单位数（见「来源」表原因）", len(report.cross_file.units)),
             ("支出计划有未填节点的项目数（未填按 0% 计）", self.gaps),
         ]
         return SummaryData(rows, regions, checks, [PLAN_NOTE])
@@ -748,6 +776,7 @@ def consolidate(
             report.seconds = time.monotonic() - began
             return report
         rows, report.cross_file = ledger.cross_file_findings(config)
+        report.cross_file.units = ledger.split_units()
         writer.issues(render(ISSUES, rows), rows)
         report.written = writer.counts()
         report.reconciled = (

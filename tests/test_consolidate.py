@@ -409,6 +409,27 @@ def test_same_name_under_another_code_from_two_files_is_a_warning(case: Case) ->
     assert next(r for r in table(case.output, "汇总") if r["单位编码"] == unit)["警告数"] == warnings
 
 
+def test_two_versions_of_one_department_are_pointed_out(tmp_path: Path) -> None:
+    chengde = seed_departments()[0]
+    newer = chengde.model_copy(deep=True)
+    newer.projects[0].budget = Decimal("4.58")
+    old = write_department_workbook(chengde, tmp_path / "承德市工信局.xlsx")
+    new = write_department_workbook(newer, tmp_path / "承德市工信局（修改后）.xlsx")
+    other = write_department_workbook(seed_departments()[1], tmp_path / "遵化.xlsx")
+    out = tmp_path / "out" / "合并.xlsx"
+    result = runner.invoke(app, ["consolidate", str(tmp_path), "-o", str(out)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stdout
+    assert "1 个单位的数据来自多个文件" in result.stdout and f"单位 593001：{old}、{new}" in result.stdout
+    reasons = {r["文件"]: r["原因"] for r in table(out, "来源")}
+    assert reasons[str(old)] == f"单位 593001 另见「{new}」：可能是同一单位的新旧版本，请核实后只保留一份"
+    assert reasons[str(new)] == f"单位 593001 另见「{old}」：可能是同一单位的新旧版本，请核实后只保留一份"
+    assert reasons[str(other)] == ""
+    assert checks_of(out)["出现在多个文件中的单位数（见「来源」表原因）"] == 1
+    # Every project of the unit arrives twice, so each code is also a cross-file PT-CODE-005.
+    codes = {r["项目编码"] for r in table(out, "问题") if r["规则"] == "PT-CODE-005" and r["说明"].startswith("跨文件")}
+    assert codes == {p.code for p in chengde.projects}
+
+
 def checks_of(book: Path) -> dict[str, Any]:
     """Return the reconciliation block of 汇总 as {label: value}."""
     with CalamineWorkbook.from_path(str(book)) as wb:
