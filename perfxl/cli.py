@@ -243,22 +243,13 @@ def print_consolidation(report: Report) -> None:
             f"核对：[bold red]不一致[/]（输入项目 {report.input_projects} 个、预算数 {report.input_budget:,.2f} 万元；"
             f"项目表 {rows.get('项目', 0)} 行、{report.written.budget:,.2f} 万元）"
         )
-    cross = report.cross_file
-    if cross.codes:
-        console.print(
-            f"[yellow]跨文件重复的项目编码 {cross.codes} 个，涉及预算数 {cross.code_budget:,.2f} 万元[/]"
-            "（见「问题」表 PT-CODE-005）"
-        )
-    if cross.names:
-        console.print(f"[yellow]跨文件同名、编码不同的项目名称 {cross.names} 个[/]（见「问题」表 PT-XPR-001）")
-    if cross.units:
-        console.print(
-            f"[yellow]{len(cross.units)} 个单位的数据来自多个文件[/]，可能是同一单位的新旧版本，请核实后只保留一份："
-        )
-        for code, files in list(cross.units.items())[:MAX_LISTED_REJECTS]:
-            console.print(f"  单位 {code}：{'、'.join(files)}", highlight=False)
-        if len(cross.units) > MAX_LISTED_REJECTS:
-            console.print(f"  …… 另有 {len(cross.units) - MAX_LISTED_REJECTS} 个，见输出的「来源」表")
+    for note in report.cross_file_notes():
+        console.print(f"[yellow]{note}[/]", highlight=False)
+    units = list(report.cross_file.units.items())
+    for code, files in units[:MAX_LISTED_REJECTS]:
+        console.print(f"  单位 {code}：{'、'.join(files)}", highlight=False)
+    if len(units) > MAX_LISTED_REJECTS:
+        console.print(f"  …… 另有 {len(units) - MAX_LISTED_REJECTS} 个，见输出的「来源」表")
     if report.locked is not None:
         console.print(
             f"[bold red]无法覆盖[/] {report.locked}（{LOCKED_HINT}）；"

@@ -168,6 +168,19 @@ class Report:
     locked: Path | None = None
     """The asked-for output when it was locked at the end, so ``output`` is a free name beside it."""
 
+    def cross_file_notes(self) -> list[str]:
+        """Return one plain Chinese line per kind of cross-file problem found (none when clean)."""
+        cross, lines = self.cross_file, []
+        if cross.codes:
+            lines.append(f"跨文件重复的项目编码 {cross.codes} 个，涉及预算数 {cross.code_budget:,.2f} 万元"
+                         "（见「问题」表 PT-CODE-005）")  # fmt: skip
+        if cross.names:
+            lines.append(f"跨文件同名、编码不同的项目名称 {cross.names} 个（见「问题」表 PT-XPR-001）")
+        if cross.units:
+            lines.append(f"{len(cross.units)} 个单位的数据来自多个文件，可能是同一单位的新旧版本，请核实后只保留一份"
+                         "（见「来源」表）")  # fmt: skip
+        return lines
+
     def count(self, status: Status) -> int:
         """Return how many inputs have ``status``."""
         return sum(1 for s in self.sources if s.status is status)

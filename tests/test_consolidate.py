@@ -419,7 +419,8 @@ def test_two_versions_of_one_department_are_pointed_out(tmp_path: Path) -> None:
     out = tmp_path / "out" / "合并.xlsx"
     result = runner.invoke(app, ["consolidate", str(tmp_path), "-o", str(out)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.stdout
-    assert "1 个单位的数据来自多个文件" in result.stdout and f"单位 593001：{old}、{new}" in result.stdout
+    assert "1 个单位的数据来自多个文件，可能是同一单位的新旧版本" in result.stdout
+    assert f"单位 593001：{old}、{new}" in result.stdout
     reasons = {r["文件"]: r["原因"] for r in table(out, "来源")}
     assert reasons[str(old)] == f"单位 593001 另见「{new}」：可能是同一单位的新旧版本，请核实后只保留一份"
     assert reasons[str(new)] == f"单位 593001 另见「{old}」：可能是同一单位的新旧版本，请核实后只保留一份"

@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from perfxl.readers import read_source
 from perfxl.readers.workbook import read_workbook
 from perfxl.rules import validate
 from perfxl.writers.package import MARKER_FORMULA, SEVERITY_FILLS, write_findings, write_rollup
+from perfxl.writers.workbook import write_department_workbook
 from tests.excel import actions, remote_book
 from tests.workbooks import locked
 
@@ -178,11 +180,17 @@ def test_consolidate_a_folder(book_file: Path, tmp_path: Path) -> None:
     folder.mkdir()
     shutil.copy(book_file, folder / "承德.xlsm")
     (folder / "坏文件.xlsx").write_bytes(b"not a workbook")
+    # The same unit again with one amount changed, as when an old version stays in the folder.
+    changed = read_source(book_file).department.model_copy(deep=True)
+    changed.projects[0].budget = Decimal("4.58")
+    write_department_workbook(changed, folder / "承德（修改后）.xlsx")
     book = remote_book(book_file)
     buttons.consolidate(book, folder=folder)
     prompt, mode = alert(book)
     output = tmp_path / "各单位（合并结果）.xlsx"
-    assert mode == "info" and f"已合并 1 个工作簿，结果：{output}" in prompt and "拒绝 1 个" in prompt
+    assert mode == "info" and f"已合并 2 个工作簿，结果：{output}" in prompt and "拒绝 1 个" in prompt
+    assert "1 个单位的数据来自多个文件，可能是同一单位的新旧版本" in prompt
+    assert f"跨文件重复的项目编码 {len(changed.projects)} 个" in prompt
     assert "项目" in openpyxl.load_workbook(output, read_only=True).sheetnames
     # The result left open in Excel (the button opens it) locks it: a second click says so and reads nothing.
     before = output.read_bytes()
