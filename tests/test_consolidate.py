@@ -14,6 +14,7 @@ import random
 import re
 import shutil
 import struct
+import subprocess
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -42,7 +43,7 @@ from perfxl.tables import COLUMNS, CROSS_FILE_PREFIX, SHEETS, Status
 from perfxl.writers.package import write_rollup
 from perfxl.writers.workbook import write_department_workbook
 from tests.generate import department, seed_departments
-from tests.lo import SOFFICE, sheets_as_csv
+from tests.lo import SOFFICE, convert, sheets_as_csv
 from tests.workbooks import locked
 
 runner = CliRunner()
@@ -576,6 +577,19 @@ def test_libreoffice_opens_the_output(case: Case, tmp_path: Path) -> None:
     assert set(sheets) == set(SHEETS)
     assert len(sheets["项目"]) - 1 == len(table(case.output, "项目"))
     assert any(FORMULA_NAME in row for row in sheets["项目"])
+
+
+def test_the_summary_prints_one_page_wide_and_long_tables_repeat_their_header(case: Case, tmp_path: Path) -> None:
+    [pdf] = convert(case.output, "pdf", tmp_path)
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")  # fmt: skip
+    # 汇总 first: its every column and the chart on page 1, at a size that keeps them legible.
+    assert all(column in pages[0] for column in COLUMNS["汇总"]), pages[0][:400]
+    assert "各区划预算数（万元）" in pages[0]
+    # 指标 runs over several pages; each starts with the header row again.
+    indicator_pages = [p for p in pages if p.lstrip().startswith("项目编码")]
+    assert len(indicator_pages) >= 2
+    assert all("指标值确定依据" in p.splitlines()[0] for p in indicator_pages)
 
 
 def test_nothing_to_merge_writes_nothing(case: Case, tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 import xlsxwriter
+from xlsxwriter.chart import Chart
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
@@ -48,9 +49,11 @@ from perfxl.tables import (
 )
 from perfxl.writers.cells import write_text
 from perfxl.writers.sheetxml import RowRenderer, numbered
-from perfxl.writers.workbook import FONT, MONEY_FORMAT, PERCENT_FORMAT
+from perfxl.writers.workbook import FONT, MONEY_FORMAT, PERCENT_FORMAT, setup_print
 
 SHARE_FORMAT = "0.0%"
+# Lines of height given to each note under 汇总's checks.
+NOTE_LINES = 2
 
 Row = tuple[Any, ...]
 SummaryKind = Literal["unit", "subtotal", "total"]
@@ -71,6 +74,7 @@ WIDTHS: dict[str, float] = {
     "一级指标": 12, "二级指标": 16, "三级指标": 24, "绩效指标描述": 40, "指标值": 16, "指标值确定依据": 24,
     "说明": 60, "当前值": 20, "来源文件": 40, "文件": 50, "SHA256": 18, "原因": 60, "工作表": 10, "单元格": 8,
     "规则": 12, "级别": 6, "状态": 8, "运算符": 6, "数值": 12, "单位": 8, "类型": 10,
+    **dict.fromkeys(PLAN_PROGRESS, 14),
 }  # fmt: skip
 _DEFAULT_WIDTHS = {Kind.MONEY: 14.0, Kind.PERCENT: 8.0, Kind.INTEGER: 8.0, Kind.NUMBER: 12.0, Kind.TEXT: 14.0}
 
@@ -137,10 +141,11 @@ class _Formats:
         # 汇总's weighted plan shares: one decimal, as 43.5% and 44.4% are different answers.
         self.share = book.add_format({**base, "num_format": SHARE_FORMAT})
         self.bold_share = book.add_format({**bold, "num_format": SHARE_FORMAT})
+        self.note = book.add_format({**base, "text_wrap": True})
         # XlsxWriter numbers a format when a cell or column first uses it; numbering every
         # format now, in the order added, gives the indices COLUMN_STYLES names.
         for f in (self.header, *self.by_kind.values(), self.bold_text, *self.bold_by_kind.values(), self.title,
-                  self.bad, self.good, self.share, self.bold_share):  # fmt: skip
+                  self.bad, self.good, self.share, self.bold_share, self.note):  # fmt: skip
             f._get_xf_index()
 
 
@@ -349,6 +354,7 @@ class ConsolidatedWriter:
         )
         formats = _Formats(book)
         summary_ws = book.add_worksheet(SUMMARY)
+        setup_print(summary_ws, landscape=True)
         for name in LONG_TABLES:
             columns = COLUMNS[name]
             for sheet in self.tables[name].sheets:
@@ -359,6 +365,8 @@ class ConsolidatedWriter:
                     ws.write_string(0, c, column, formats.header)
                 ws.freeze_panes(1, 0)
                 ws.autofilter(0, 0, sheet.rows, len(columns) - 1)
+                setup_print(ws, landscape=True)
+                ws.repeat_rows(0)
         _summary(book, summary_ws, formats, summary)
         book.close()
         sheets = {s.name: s for t in self.tables.values() for s in t.sheets}
@@ -439,8 +447,7 @@ def _summary(book: Workbook, ws: Worksheet, f: _Formats, data: SummaryData) -> N
         ws.write_number(r, units_col, units, f.by_kind[Kind.INTEGER])
         ws.write_number(r, projects_col, projects, f.by_kind[Kind.INTEGER])
         ws.write_number(r, budget_col, float(budget), f.by_kind[Kind.MONEY])
-    if data.regions:
-        _chart(book, ws, first, r, region_col, budget_col)
+    chart = _chart(book, first, r, region_col, budget_col) if data.regions else None
 
     r += 2
     ws.write_string(r, 0, "核对", f.title)
@@ -459,10 +466,15 @@ def _summary(book: Workbook, ws: Worksheet, f: _Formats, data: SummaryData) -> N
         ws.write_string(r, 0, "说明", f.title)
     for note in data.notes:
         r += 1
-        write_text(ws, r, 0, note)
+        # Wrapped within the table's width, so the sheet prints one page wide at a legible size.
+        ws.merge_range(r, 0, r, len(columns) - 1, "", f.note)
+        write_text(ws, r, 0, note, f.note)
+        ws.set_row(r, 15 * NOTE_LINES)
+    if chart is not None:
+        ws.insert_chart(r + 2, 0, chart, {"x_scale": 1.6, "y_scale": 1.2})
 
 
-def _chart(book: Workbook, ws: Worksheet, first: int, last: int, category_col: int, value_col: int) -> None:
+def _chart(book: Workbook, first: int, last: int, category_col: int, value_col: int) -> Chart:
     chart = book.add_chart({"type": "column"})
     chart.add_series(
         {
@@ -478,4 +490,4 @@ def _chart(book: Workbook, ws: Worksheet, first: int, last: int, category_col: i
     # From zero: an axis that starts near the smallest region (Excel's and LibreOffice's
     # automatic minimum) makes a region with 15% more money look several times bigger.
     chart.set_y_axis({"num_format": "#,##0", "min": 0})
-    ws.insert_chart(1, len(COLUMNS[SUMMARY]) + 1, chart, {"x_scale": 1.4, "y_scale": 1.2})
+    return chart

@@ -243,7 +243,7 @@ class _Writer:
     def _department(self) -> None:
         dept, f = self.dept, self.f
         ws = self.book.add_worksheet(DEPT_SHEET)
-        _setup_print(ws, landscape=False)
+        setup_print(ws, landscape=False)
         for col, width in enumerate(DEPT_WIDTHS):
             ws.set_column(col, col, width)
         wide = sum(DEPT_WIDTHS[1:])
@@ -303,7 +303,7 @@ class _Writer:
         self._merged_text(ws, goal, 1, LAST_COL, p.goal)
         ws.set_row(goal, _height(_text_lines(p.goal, sum(FORM_WIDTHS[1:]))))
         self._indicators(ws, p)
-        _setup_print(ws, landscape=False)
+        setup_print(ws, landscape=False)
         ws.repeat_rows(_row(ROW_TITLE), _row(ROW_UNIT))
         ws.freeze_panes(_row(ROW_UNIT) + 1, 0)
         ws.print_area(0, 0, _row(ROW_IND_FIRST) + max(len(p.indicators), 1) - 1, LAST_COL)
@@ -441,7 +441,7 @@ class _Writer:
             ws.set_column(col, col, width)
             write_text(ws, 0, col, head, self.f.header)
         ws.freeze_panes(1, 0)
-        _setup_print(ws, landscape=True)
+        setup_print(ws, landscape=True)
 
     def _lists(self) -> None:
         ws = self.book.add_worksheet(LISTS_SHEET)
@@ -458,7 +458,8 @@ class _Writer:
         ws.hide()
 
 
-def _setup_print(ws: Worksheet, *, landscape: bool) -> None:
+def setup_print(ws: Worksheet, *, landscape: bool) -> None:
+    """Set ``ws`` to print on A4, one page wide, centred; return None."""
     ws.set_paper(A4)
     if landscape:
         ws.set_landscape()
