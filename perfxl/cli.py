@@ -243,7 +243,7 @@ def print_consolidation(report: Report) -> None:
             f"核对：[bold red]不一致[/]（输入项目 {report.input_projects} 个、预算数 {report.input_budget:,.2f} 万元；"
             f"项目表 {rows.get('项目', 0)} 行、{report.written.budget:,.2f} 万元）"
         )
-    for note in report.cross_file_notes():
+    for note in report.notes():
         console.print(f"[yellow]{note}[/]", highlight=False)
     units = list(report.cross_file.units.items())
     for code, files in units[:MAX_LISTED_REJECTS]:

@@ -40,6 +40,8 @@ from perfxl.readers.workbook import read_workbook
 from perfxl.rules import validate
 from perfxl.rules.codes import find_duplicates, normalise_code
 from perfxl.tables import (
+    BELOW_PREFIX,
+    BELOW_REJECTED,
     CROSS_FILE_PREFIX,
     EXCEL_MAX_ROWS,
     INDICATORS,
@@ -47,6 +49,7 @@ from perfxl.tables import (
     ISSUES,
     PROJECT_COLUMNS,
     PROJECTS,
+    SOURCE_COLUMNS,
     UNIT_COLUMNS,
     Status,
 )
@@ -113,6 +116,8 @@ class FileResult:
     issue_counts: list[IssueCount] = field(default_factory=list)
     xml: dict[str, list[bytes]] = field(default_factory=dict)
     """The rendered rows of 项目, 指标 and 问题 (``writers.consolidated.render``)."""
+    rejected_below: list[Row] = field(default_factory=list)
+    """A consolidated input's 来源 rows of the files its consolidation rejected, 原因 saying so."""
 
     @property
     def ok(self) -> bool:
@@ -164,12 +169,14 @@ class Report:
     input_budget: Decimal = Decimal(0)
     reconciled: bool = False
     cross_file: CrossFile = field(default_factory=lambda: CrossFile())
+    rejected_below: int = 0
+    """Files that the consolidations of lower levels rejected: their data is missing here too."""
     seconds: float = 0.0
     locked: Path | None = None
     """The asked-for output when it was locked at the end, so ``output`` is a free name beside it."""
 
-    def cross_file_notes(self) -> list[str]:
-        """Return one plain Chinese line per kind of cross-file problem found (none when clean)."""
+    def notes(self) -> list[str]:
+        """Return one plain Chinese line per kind of problem in the merged data to look into (none when clean)."""
         cross, lines = self.cross_file, []
         if cross.codes:
             lines.append(f"跨文件重复的项目编码 {cross.codes} 个，涉及预算数 {cross.code_budget:,.2f} 万元"
@@ -179,6 +186,9 @@ class Report:
         if cross.units:
             lines.append(f"{len(cross.units)} 个单位的数据来自多个文件，可能是同一单位的新旧版本，请核实后只保留一份"
                          "（见「来源」表）")  # fmt: skip
+        if self.rejected_below:
+            lines.append(f"下级汇总工作簿中有 {self.rejected_below} 个文件在下级合并时已被拒绝，其数据不在本汇总中"
+                         f"（见「来源」表中原因以「{BELOW_PREFIX}」开头的行）")  # fmt: skip
         return lines
 
     def count(self, status: Status) -> int:
@@ -378,7 +388,15 @@ def _from_consolidated(file: str, digest: str, rows: ConsolidatedRows) -> FileRe
     budget = sum((r[_P["预算数"]] for r in rows.projects if r[_P["预算数"]] is not None), Decimal(0))
     picks = [UNIT_COLUMNS.index(c) for c in ("单位编码", "单位名称", "区划", "预算年度", "来源文件")]
     units = [tuple(u[i] for i in picks) for u in rows.units]
-    return FileResult(file, digest, "", True, "", budget, units, rows.projects, rows.indicators, rows.issues)
+    reason = SOURCE_COLUMNS.index("原因")
+    below = [
+        r if r[reason].startswith(BELOW_PREFIX) else (*r[:reason], BELOW_REJECTED.format(input=file, reason=r[reason]),
+                                                     *r[reason + 1 :])
+        for r in rows.rejected
+    ]  # fmt: skip
+    result = FileResult(file, digest, "", True, "", budget, units, rows.projects, rows.indicators, rows.issues)
+    result.rejected_below = below
+    return result
 
 
 # --- the worker pool ---------------------------------------------------------------------------
@@ -520,6 +538,7 @@ class _Ledger:
         self.uses: list[_Use] = []
         self.gaps = 0
         self.input_of: dict[str, SourceOutcome] = {}
+        self.rejected_below: list[Row] = []
         self.input_projects = 0
         self.input_indicators = 0
         self.input_budget = Decimal(0)
@@ -564,6 +583,7 @@ class _Ledger:
         )
         for origin in origins:
             self.input_of[origin] = outcome
+        self.rejected_below += result.rejected_below
         return outcome
 
     def _project(self, row: Row) -> None:
@@ -709,6 +729,7 @@ class _Ledger:
             ("重复编码涉及的预算数（万元）", report.cross_file.code_budget),
             ("跨文件同名、编码不同的项目名称数（PT-XPR-001）", report.cross_file.names),
             ("出现在多个文件中的单位数（见「来源」表原因）", len(report.cross_file.units)),
+            ("下级合并时已拒绝的文件数（其数据不在本汇总中）", len(self.rejected_below)),
             ("支出计划有未填节点的项目数（未填按 0% 计）", self.gaps),
         ]
         return SummaryData(rows, regions, checks, [PLAN_NOTE])
@@ -790,6 +811,7 @@ def consolidate(
             return report
         rows, report.cross_file = ledger.cross_file_findings(config)
         report.cross_file.units = ledger.split_units()
+        report.rejected_below = len(ledger.rejected_below)
         writer.issues(render(ISSUES, rows), rows)
         report.written = writer.counts()
         report.reconciled = (
@@ -799,7 +821,8 @@ def consolidate(
         )
         summary = ledger.summary(report)
         units = [u.row() for u in ledger.units.values()]
-        report.written = writer.finish(summary, units, [s.row() for s in ledger.sources])
+        sources = [s.row() for s in ledger.sources] + ledger.rejected_below
+        report.written = writer.finish(summary, units, sources)
     except OSError as exc:
         writer.abort()
         raise OutputError(f"写入 {output} 失败：{exc.strerror or exc}") from None

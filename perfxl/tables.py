@@ -92,3 +92,7 @@ class Status(StrEnum):
 # are dropped when it is read back.
 CROSS_FILE_PREFIX = "跨文件重复："
 CROSS_FILE_RULES = frozenset({"PT-CODE-005", "PT-XPR-001"})
+# 原因 of a file a lower level rejected, carried up so every level above sees what is missing;
+# a reason already carrying it names the level that rejected the file and is kept as it is.
+BELOW_PREFIX = "下级合并"
+BELOW_REJECTED = BELOW_PREFIX + "「{input}」时已拒绝：{reason}"

@@ -540,8 +540,20 @@ def test_reconsolidating_the_output_gives_the_same_projects_and_totals(case: Cas
     assert table(again, "问题") == table(case.output, "问题")
     totals = [r for r in table(case.output, "汇总") if r["区划"] == "合计"]
     assert [r for r in table(again, "汇总") if r["区划"] == "合计"] == totals
-    sources = table(again, "来源")
-    assert len(sources) == 1 and sources[0]["状态"] == Status.ACCEPTED.value and "汇总工作簿" in sources[0]["原因"]
+    own, *below = table(again, "来源")
+    assert own["状态"] == Status.ACCEPTED.value and "汇总工作簿" in own["原因"]
+    # The files rejected below are listed again: their data is missing at this level too.
+    rejected = [r for r in table(case.output, "来源") if r["状态"] == Status.REJECTED.value]
+    assert len(rejected) == len(case.hostile)
+    assert below == [{**r, "原因": f"下级合并「{case.output}」时已拒绝：{r['原因']}"} for r in rejected]
+    assert report.rejected_below == len(rejected) and report.exit_code == 0
+    assert checks_of(again)["下级合并时已拒绝的文件数（其数据不在本汇总中）"] == len(rejected)
+    # A level further up they still name the level that rejected them.
+    third = tmp_path / "third.xlsx"
+    result = runner.invoke(app, ["consolidate", str(again), "-o", str(third)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert f"下级汇总工作簿中有 {len(rejected)} 个文件在下级合并时已被拒绝，其数据不在本汇总中" in result.stdout
+    assert table(third, "来源")[1:] == below
 
 
 def test_indicators_split_across_sheets_before_the_row_limit(case: Case, tmp_path: Path) -> None:

@@ -463,7 +463,7 @@ def _consolidate(book: xw.Book, status: _Status, folder: Path | None) -> str:
         f"已合并 {report.count(Status.ACCEPTED)} 个工作簿，结果：{report.output}",
         f"拒绝 {report.count(Status.REJECTED)} 个，重复 {report.count(Status.DUPLICATE)} 个（原因见「来源」表）。",
     ]
-    lines += report.cross_file_notes()
+    lines += report.notes()
     if report.locked is not None:
         lines.append(f"「{report.locked.name}」在合并过程中被打开，无法覆盖；为免丢失本次结果，已另存为上面的文件。")
     # Only desktop Excel can open a file from disk; xlwings Server is told where it is.

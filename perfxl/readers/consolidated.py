@@ -2,8 +2,9 @@
 
 Columns are found by their header in row 1 (never by position), continuation sheets (指标2 …)
 are read after their first sheet, and every row keeps the 来源文件 it already carried. The
-cross-file duplicate-code findings are dropped: the consolidation that reads them recomputes
-them over everything it merges.
+cross-file findings are dropped: the consolidation that reads them recomputes them over
+everything it merges. Of 来源 only the rejected files are read: their data is missing below, and
+every level above must be told.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ from perfxl.tables import (
     ISSUES,
     PROJECT_COLUMNS,
     PROJECTS,
+    SOURCE_COLUMNS,
+    SOURCES,
     UNIT_COLUMNS,
     UNITS,
     Kind,
+    Status,
     kind,
 )
 from perfxl.values import parse_amount
@@ -40,6 +44,7 @@ from perfxl.values import parse_amount
 Row = tuple[Any, ...]
 _RULE = ISSUE_COLUMNS.index("规则")
 _MESSAGE = ISSUE_COLUMNS.index("说明")
+_STATUS = SOURCE_COLUMNS.index("状态")
 
 
 @dataclass
@@ -50,6 +55,8 @@ class ConsolidatedRows:
     projects: list[Row] = field(default_factory=list)
     indicators: list[Row] = field(default_factory=list)
     issues: list[Row] = field(default_factory=list)
+    rejected: list[Row] = field(default_factory=list)
+    """The 来源 rows of the files that consolidation rejected."""
 
 
 def is_consolidated(sheet_names: list[str] | dict[str, Any]) -> bool:
@@ -70,6 +77,11 @@ def read_consolidated(package: WorkbookPackage) -> ConsolidatedRows:
                 row
                 for row in _table(book, names, ISSUES, ISSUE_COLUMNS, package.file)
                 if not (row[_RULE] in CROSS_FILE_RULES and str(row[_MESSAGE]).startswith(CROSS_FILE_PREFIX))
+            ]
+            rows.rejected = [
+                row
+                for row in _table(book, names, SOURCES, SOURCE_COLUMNS, package.file)
+                if row[_STATUS] == Status.REJECTED.value
             ]
     except CalamineError as exc:
         raise SourceError(package.file, f"汇总工作簿已损坏（{exc}）") from None
