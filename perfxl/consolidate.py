@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -84,6 +84,7 @@ DUPLICATE = "与「{first}」内容完全相同（SHA256 一致），只汇入�
 _P = {name: i for i, name in enumerate(PROJECT_COLUMNS)}
 _I = {name: i for i, name in enumerate(ISSUE_COLUMNS)}
 _PLAN = tuple(_P[checkpoint] for checkpoint in PLAN_CHECKPOINTS)
+_S_REASON = SOURCE_COLUMNS.index("原因")
 _SEVERITY_BY_LABEL = {s.label: s for s in Severity}
 
 
@@ -388,15 +389,17 @@ def _from_consolidated(file: str, digest: str, rows: ConsolidatedRows) -> FileRe
     budget = sum((r[_P["预算数"]] for r in rows.projects if r[_P["预算数"]] is not None), Decimal(0))
     picks = [UNIT_COLUMNS.index(c) for c in ("单位编码", "单位名称", "区划", "预算年度", "来源文件")]
     units = [tuple(u[i] for i in picks) for u in rows.units]
-    reason = SOURCE_COLUMNS.index("原因")
-    below = [
-        r if r[reason].startswith(BELOW_PREFIX) else (*r[:reason], BELOW_REJECTED.format(input=file, reason=r[reason]),
-                                                     *r[reason + 1 :])
-        for r in rows.rejected
-    ]  # fmt: skip
-    result = FileResult(file, digest, "", True, "", budget, units, rows.projects, rows.indicators, rows.issues)
-    result.rejected_below = below
-    return result
+    below = [_carried_up(r, file) for r in rows.rejected]
+    return FileResult(file, digest, "", True, "", budget, units, rows.projects, rows.indicators, rows.issues,
+                      rejected_below=below)  # fmt: skip
+
+
+def _carried_up(row: Row, file: str) -> Row:
+    """Return a lower level's 来源 row of a rejected file, its 原因 naming the consolidated ``file`` it came in."""
+    reason = row[_S_REASON]
+    if reason.startswith(BELOW_PREFIX):
+        return row
+    return (*row[:_S_REASON], BELOW_REJECTED.format(input=file, reason=reason), *row[_S_REASON + 1 :])
 
 
 # --- the worker pool ---------------------------------------------------------------------------
@@ -498,10 +501,23 @@ class _Unit:
                 self.warnings, *progress)  # fmt: skip
 
 
+# Where rows came from: (input file, 来源文件). The two differ for a consolidated input, and two
+# inputs (an old and a new version of one county's result) may carry the same 来源文件.
+Origin = tuple[str, str]
+
+
+def _named_origins(origins: Iterable[Origin]) -> dict[Origin, str]:
+    """Return the distinct origins with how messages name them: the 来源文件, and the input too where two share it."""
+    distinct = list(dict.fromkeys(origins))
+    inputs = Counter(file for _, file in distinct)
+    return {(source, file): f"{file}（在「{source}」中）" if inputs[file] > 1 else file for source, file in distinct}
+
+
 @dataclass
 class _Use:
     """Where one project arrived from, for the cross-file checks."""
 
+    source: str
     file: str
     sheet: str
     unit_code: str
@@ -533,8 +549,9 @@ class _Ledger:
     def __init__(self) -> None:
         self.sources: list[SourceOutcome] = []
         self.first_by_hash: dict[str, SourceOutcome] = {}
-        self.units: dict[tuple[str, str], _Unit] = {}
-        self.unit_of_file: dict[str, tuple[str, str]] = {}
+        self.units: dict[tuple[str, str, str], _Unit] = {}
+        """By (input file, 来源文件, 单位编码)."""
+        self.unit_of_file: dict[Origin, tuple[str, str, str]] = {}
         self.uses: list[_Use] = []
         self.gaps = 0
         self.input_of: dict[str, SourceOutcome] = {}
@@ -562,38 +579,40 @@ class _Ledger:
         return outcome
 
     def _accept(self, result: FileResult, writer: ConsolidatedWriter) -> SourceOutcome:
+        source = result.file
         for code, name, region, year, file in result.units:
-            key = (file, code)
+            key = (source, file, code)
             if key not in self.units:
                 self.units[key] = _Unit(code, name, region, year, file)
-            self.unit_of_file.setdefault(file, key)
+            self.unit_of_file.setdefault((source, file), key)
         for row in result.projects:
-            self._project(row)
-        self._count_issues(result.issue_counts)
+            self._project(source, row)
+        self._count_issues(source, result.issue_counts)
         writer.projects(result.xml[PROJECTS], result.projects)
         writer.indicators(result.xml[INDICATORS], result.indicators)
         writer.issues(result.xml[ISSUES], result.issues)
         self.input_projects += len(result.projects)
         self.input_indicators += result.indicator_count
         self.input_budget += result.budget
-        origins = {u[4] for u in result.units} | {r[_P["来源文件"]] for r in result.projects}
-        reason = f"汇总工作簿：含 {len(result.units)} 个单位、{len(origins)} 个来源文件" if result.consolidated else ""
+        reason = ""
+        if result.consolidated:
+            files = len({u[4] for u in result.units} | {r[_P["来源文件"]] for r in result.projects})
+            reason = f"汇总工作簿：含 {len(result.units)} 个单位、{files} 个来源文件"
         outcome = SourceOutcome(
-            result.file, result.sha256, Status.ACCEPTED, reason, result.unit_code, len(result.projects), result.budget
+            source, result.sha256, Status.ACCEPTED, reason, result.unit_code, len(result.projects), result.budget
         )
-        for origin in origins:
-            self.input_of[origin] = outcome
+        self.input_of[source] = outcome
         self.rejected_below += result.rejected_below
         return outcome
 
-    def _project(self, row: Row) -> None:
+    def _project(self, source: str, row: Row) -> None:
         file, code = row[_P["来源文件"]], row[_P["单位编码"]]
-        key = (file, code)
+        key = (source, file, code)
         unit = self.units.get(key)
         if unit is None:
             # A project sheet naming another unit than its workbook's 部门 sheet: its own unit.
             unit = self.units[key] = _Unit(code, row[_P["单位名称"]], row[_P["区划"]], None, file)
-            self.unit_of_file.setdefault(file, key)
+            self.unit_of_file.setdefault((source, file), key)
         budget = row[_P["预算数"]]
         unit.projects += 1
         unit.budget += budget or 0
@@ -606,15 +625,17 @@ class _Ledger:
             shares = [Decimal(0) if v is None else Decimal(repr(v)) for v in plan]
             unit.plan = [total + budget * share for total, share in zip(unit.plan, shares, strict=True)]
         self.uses.append(
-            _Use(file, row[_P["工作表"]], code, row[_P["项目编码"]], row[_P["项目名称"]], budget)
+            _Use(source, file, row[_P["工作表"]], code, row[_P["项目编码"]], row[_P["项目名称"]], budget)
         )
 
-    def _count_issues(self, counts: list[IssueCount]) -> None:
+    def _count_issues(self, source: str, counts: list[IssueCount]) -> None:
         for label, file, unit_code, n in counts:
             severity = _SEVERITY_BY_LABEL.get(label)
             if severity is None or severity is Severity.INFO:
                 continue
-            unit = self.units.get((file, unit_code)) or self.units.get(self.unit_of_file.get(file, ("", "")))
+            unit = self.units.get((source, file, unit_code)) or self.units.get(
+                self.unit_of_file.get((source, file), ("", "", ""))
+            )
             if unit is not None:
                 if severity is Severity.ERROR:
                     unit.errors += n
@@ -631,10 +652,11 @@ class _Ledger:
             label = config.severity_overrides.get(code, default).label
             for use in uses:
                 rows.append((label, code, message, use.unit_code, use.code, value(use), use.file, use.sheet, ""))
+                self._count_issues(use.source, [(label, use.file, use.unit_code, 1)])
 
         if "PT-CODE-005" not in disabled:
             for code, uses in find_duplicates((u.code, u) for u in self.uses).items():
-                files = list(dict.fromkeys(u.file for u in uses))
+                files = list(_named_origins((u.source, u.file) for u in uses).values())
                 if len(files) < 2:
                     continue  # duplicates within one file are the department rule's finding
                 found.codes += 1
@@ -651,7 +673,7 @@ class _Ledger:
                 if key:
                     by_name[key].append(use)
             for uses in by_name.values():
-                files = list(dict.fromkeys(u.file for u in uses))
+                files = list(_named_origins((u.source, u.file) for u in uses).values())
                 # One code under one name from several files is that code's finding, not a second one.
                 if len(files) < 2 or len({normalise_code(u.code) for u in uses}) < 2:
                     continue
@@ -661,31 +683,28 @@ class _Ledger:
                     "项目编码不同；不同项目不应同名，请在名称中区分，或核实是否为同一项目重复申报"
                 )
                 add("PT-XPR-001", Severity.WARNING, message, uses, lambda u: u.name)
-        self._count_issues(issue_counts(rows))
         return rows, found
 
     def split_units(self) -> dict[str, list[str]]:
-        """Return the 单位编码 whose rows came from more than one file, noting each in its inputs' 原因."""
-        files_of: defaultdict[str, list[str]] = defaultdict(list)
-        for file, code in self.units:
-            if code and file not in files_of[code]:
-                files_of[code].append(file)
-        split = {code: files for code, files in files_of.items() if len(files) > 1}
-        notes: defaultdict[int, list[str]] = defaultdict(list)
-        outcomes: dict[int, SourceOutcome] = {}
-        for code, files in split.items():
-            for file in files:
-                outcome = self.input_of[file]
-                outcomes[id(outcome)] = outcome
-                others = [f for f in files if self.input_of[f] is not outcome]
-                if others and len(notes[id(outcome)]) <= NAMED_FILES:
-                    notes[id(outcome)].append(f"单位 {code} 另见{_named(others)}")
-        for key, found in notes.items():
-            outcome = outcomes[key]
+        """Return the 单位编码 whose rows came from more than one origin, noting each in its inputs' 原因."""
+        origins_of: defaultdict[str, list[Origin]] = defaultdict(list)
+        for source, file, code in self.units:
+            if code and (source, file) not in origins_of[code]:
+                origins_of[code].append((source, file))
+        split = {code: _named_origins(origins) for code, origins in origins_of.items() if len(origins) > 1}
+        notes: defaultdict[str, list[str]] = defaultdict(list)
+        for code, named in split.items():
+            for source in dict.fromkeys(o[0] for o in named):
+                # Two origins inside one consolidated input were pointed out at the level below.
+                others = [label for o, label in named.items() if o[0] != source]
+                if others and len(notes[source]) <= NAMED_FILES:
+                    notes[source].append(f"单位 {code} 另见{_named(others)}")
+        for source, found in notes.items():
+            outcome = self.input_of[source]
             shown = "；".join(found[:NAMED_FILES]) + ("等" if len(found) > NAMED_FILES else "")
             note = f"{shown}：可能是同一单位的新旧版本，请核实后只保留一份"
             outcome.reason = f"{outcome.reason}；{note}" if outcome.reason else note
-        return split
+        return {code: list(named.values()) for code, named in split.items()}
 
     def summary(self, report: Report) -> SummaryData:
         """Return 汇总's rows (by 区划, then 单位, with subtotals and a total), chart data and checks."""

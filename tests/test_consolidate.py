@@ -432,6 +432,33 @@ def test_two_versions_of_one_department_are_pointed_out(tmp_path: Path) -> None:
     assert codes == {p.code for p in chengde.projects}
 
 
+def test_two_versions_of_one_county_result_are_not_counted_silently(tmp_path: Path) -> None:
+    # The county merges its folder twice, a department's workbook corrected in between: both
+    # results carry the same 来源文件, and the city finds both in its folder.
+    county, city = tmp_path / "县", tmp_path / "市"
+    (county / "各单位").mkdir(parents=True)
+    city.mkdir()
+    chengde = seed_departments()[0]
+    source = write_department_workbook(chengde, county / "各单位" / "承德市工信局.xlsx")
+    consolidate([source], city / "县-第一次.xlsx", workers=1)
+    corrected = chengde.model_copy(deep=True)
+    corrected.projects[0].budget = Decimal("4.58")
+    write_department_workbook(corrected, source)
+    consolidate([source], city / "县-第二次.xlsx", workers=1)
+    out = tmp_path / "市合并.xlsx"
+    report = consolidate([city], out, workers=1)
+    first, second = (str(city / name) for name in ("县-第一次.xlsx", "县-第二次.xlsx"))
+    cross = [r for r in table(out, "问题") if r["规则"] == "PT-CODE-005" and r["说明"].startswith(CROSS_FILE_PREFIX)]
+    assert {r["项目编码"] for r in cross} == {p.code for p in chengde.projects}
+    assert f"「{source}（在「{first}」中）」、「{source}（在「{second}」中）」" in cross[0]["说明"]
+    assert report.cross_file.units == {"593001": [f"{source}（在「{first}」中）", f"{source}（在「{second}」中）"]}
+    reasons = {r["文件"]: r["原因"] for r in table(out, "来源")}
+    assert f"单位 593001 另见「{source}（在「{second}」中）」" in reasons[first]
+    # Each version stays its own unit row, as each arrived.
+    units = [r for r in table(out, "单位") if r["单位编码"] == "593001"]
+    assert [r["项目数"] for r in units] == [len(chengde.projects)] * 2
+
+
 def checks_of(book: Path) -> dict[str, Any]:
     """Return the reconciliation block of 汇总 as {label: value}."""
     with CalamineWorkbook.from_path(str(book)) as wb:
