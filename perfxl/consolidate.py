@@ -37,7 +37,7 @@ from perfxl.model import PLAN_CHECKPOINTS, Finding, ReadResult, Severity
 from perfxl.readers.consolidated import ConsolidatedRows, is_consolidated, read_consolidated
 from perfxl.readers.safety import LIMITS, Limits, open_workbook, read_bytes
 from perfxl.readers.workbook import read_workbook
-from perfxl.rules import validate
+from perfxl.rules import RULES, validate
 from perfxl.rules.codes import find_duplicates, normalise_code
 from perfxl.tables import (
     BELOW_PREFIX,
@@ -92,8 +92,8 @@ class OutputError(Exception):
     """The output cannot be written where it was asked for; the message is Chinese."""
 
 
-# (级别, 来源文件, 单位编码, how many 问题 rows have them): what the ledger needs of 问题.
-IssueCount = tuple[str, str, str, int]
+# (级别, 规则, 来源文件, 单位编码, how many 问题 rows have them): what the ledger needs of 问题.
+IssueCount = tuple[str, str, str, str, int]
 
 
 @dataclass
@@ -366,8 +366,8 @@ def _from_department(file: str, digest: str, result: ReadResult, findings: list[
 
 
 def issue_counts(rows: list[Row]) -> list[IssueCount]:
-    """Return how many of the 问题 ``rows`` there are per (级别, 来源文件, 单位编码)."""
-    counts = Counter((r[_I["级别"]], r[_I["来源文件"]], r[_I["单位编码"]]) for r in rows)
+    """Return how many of the 问题 ``rows`` there are per (级别, 规则, 来源文件, 单位编码)."""
+    counts = Counter((r[_I["级别"]], r[_I["规则"]], r[_I["来源文件"]], r[_I["单位编码"]]) for r in rows)
     return [(*key, n) for key, n in counts.items()]
 
 
@@ -543,6 +543,12 @@ def _named(files: list[str]) -> str:
     return shown if len(files) <= NAMED_FILES else f"{shown}等"
 
 
+@dataclass
+class _RuleTally:
+    rows: int = 0
+    units: set[tuple[str, str, str]] = field(default_factory=set)
+
+
 class _Ledger:
     """Everything the run keeps between files: small per unit and per project, never per indicator."""
 
@@ -556,6 +562,8 @@ class _Ledger:
         self.gaps = 0
         self.input_of: dict[str, SourceOutcome] = {}
         self.rejected_below: list[Row] = []
+        self.by_rule: dict[tuple[str, str], _RuleTally] = {}
+        """By (规则, 级别)."""
         self.input_projects = 0
         self.input_indicators = 0
         self.input_budget = Decimal(0)
@@ -629,7 +637,12 @@ class _Ledger:
         )
 
     def _count_issues(self, source: str, counts: list[IssueCount]) -> None:
-        for label, file, unit_code, n in counts:
+        for label, rule, file, unit_code, n in counts:
+            tally = self.by_rule.get((rule, label))
+            if tally is None:
+                tally = self.by_rule[(rule, label)] = _RuleTally()
+            tally.rows += n
+            tally.units.add((source, file, unit_code))
             severity = _SEVERITY_BY_LABEL.get(label)
             if severity is None or severity is Severity.INFO:
                 continue
@@ -652,7 +665,7 @@ class _Ledger:
             label = config.severity_overrides.get(code, default).label
             for use in uses:
                 rows.append((label, code, message, use.unit_code, use.code, value(use), use.file, use.sheet, ""))
-                self._count_issues(use.source, [(label, use.file, use.unit_code, 1)])
+                self._count_issues(use.source, [(label, code, use.file, use.unit_code, 1)])
 
         if "PT-CODE-005" not in disabled:
             for code, uses in find_duplicates((u.code, u) for u in self.uses).items():
@@ -751,7 +764,14 @@ class _Ledger:
             ("下级合并时已拒绝的文件数（其数据不在本汇总中）", len(self.rejected_below)),
             ("支出计划有未填节点的项目数（未填按 0% 计）", self.gaps),
         ]
-        return SummaryData(rows, regions, checks, [PLAN_NOTE])
+        return SummaryData(rows, regions, checks, [PLAN_NOTE], self.rule_rows())
+
+    def rule_rows(self) -> list[Row]:
+        """Return 汇总's per-rule rows (规则, 名称, 级别, 问题数, 涉及单位数): errors first, the most frequent first."""
+        order = {s.label: n for n, s in enumerate(Severity)}
+        ranked = sorted(self.by_rule.items(), key=lambda kv: (order.get(kv[0][1], len(order)), -kv[1].rows, kv[0][0]))
+        return [(rule, RULES[rule].title if rule in RULES else "", label, tally.rows, len(tally.units))
+                for (rule, label), tally in ranked]  # fmt: skip
 
 
 def _check_replaceable(output: Path) -> None:

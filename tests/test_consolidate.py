@@ -288,6 +288,32 @@ def test_rows_and_money_reconcile_with_the_accepted_inputs(case: Case) -> None:
     assert checks["输入项目数（已汇入的文件）"] == checks["项目表行数"] == len(projects)
 
 
+def test_summary_counts_the_problems_rule_by_rule(case: Case) -> None:
+    with CalamineWorkbook.from_path(str(case.output)) as wb:
+        grid = wb.get_sheet_by_name("汇总").to_python()
+    start = next(n for n, row in enumerate(grid) if row[0] == "按规则汇总")
+    assert grid[start + 1][:6] == ["规则", "", "名称", "级别", "问题数", "涉及单位数"]
+    block = []
+    for row in grid[start + 2 :]:
+        if row[0] == "":
+            break
+        block.append((row[0], row[2], row[3], int(row[4]), int(row[5])))
+    issues = table(case.output, "问题")
+    expected: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for r in issues:
+        key = (r["规则"], r["级别"])
+        expected.setdefault(key, set()).add((r["来源文件"], r["单位编码"]))
+        counts[key] = counts.get(key, 0) + 1
+    assert {(code, label): (n, units) for code, _, label, n, units in block} == {
+        key: (counts[key], len(units)) for key, units in expected.items()
+    }
+    assert sum(n for *_, n, _ in block) == len(issues)
+    levels = [label for _, _, label, _, _ in block]
+    assert levels == sorted(levels, key=["错误", "警告", "提示"].index)
+    assert ("PT-CODE-005", "项目编码重复", "错误") in {b[:3] for b in block}
+
+
 def test_the_chart_shows_each_region_from_zero(case: Case) -> None:
     chart = ElementTree.fromstring(zipfile.ZipFile(case.output).read("xl/charts/chart1.xml"))
     refs = [f.text or "" for f in chart.iterfind(".//c:ser//c:f", CHART_NS)]

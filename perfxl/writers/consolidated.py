@@ -54,6 +54,8 @@ from perfxl.writers.workbook import FONT, MONEY_FORMAT, PERCENT_FORMAT, setup_pr
 SHARE_FORMAT = "0.0%"
 # Lines of height given to each note under 汇总's checks.
 NOTE_LINES = 2
+# Rows left free under 汇总's region block for its chart (288 px × 1.2 over 20 px rows, and a margin).
+CHART_ROWS = 19
 
 Row = tuple[Any, ...]
 SummaryKind = Literal["unit", "subtotal", "total"]
@@ -107,6 +109,8 @@ class SummaryData:
     """(label, value) lines of the reconciliation block."""
     notes: list[str] = field(default_factory=list)
     """Lines under the checks saying how the columns are computed."""
+    rules: list[Row] = field(default_factory=list)
+    """(规则, 名称, 级别, 问题数, 涉及单位数) per rule and level that found something."""
 
 
 @dataclass
@@ -447,7 +451,9 @@ def _summary(book: Workbook, ws: Worksheet, f: _Formats, data: SummaryData) -> N
         ws.write_number(r, units_col, units, f.by_kind[Kind.INTEGER])
         ws.write_number(r, projects_col, projects, f.by_kind[Kind.INTEGER])
         ws.write_number(r, budget_col, float(budget), f.by_kind[Kind.MONEY])
-    chart = _chart(book, first, r, region_col, budget_col) if data.regions else None
+    if data.regions:
+        ws.insert_chart(r + 2, 0, _chart(book, first, r, region_col, budget_col), {"x_scale": 1.6, "y_scale": 1.2})
+        r += CHART_ROWS
 
     r += 2
     ws.write_string(r, 0, "核对", f.title)
@@ -461,6 +467,8 @@ def _summary(book: Workbook, ws: Worksheet, f: _Formats, data: SummaryData) -> N
             ws.write_number(r, budget_col, float(value), f.by_kind[Kind.MONEY])
         else:
             ws.write_number(r, budget_col, value, f.by_kind[Kind.INTEGER])
+    if data.rules:
+        r = _rules(ws, f, r + 2, data.rules)
     if data.notes:
         r += 2
         ws.write_string(r, 0, "说明", f.title)
@@ -470,8 +478,25 @@ def _summary(book: Workbook, ws: Worksheet, f: _Formats, data: SummaryData) -> N
         ws.merge_range(r, 0, r, len(columns) - 1, "", f.note)
         write_text(ws, r, 0, note, f.note)
         ws.set_row(r, 15 * NOTE_LINES)
-    if chart is not None:
-        ws.insert_chart(r + 2, 0, chart, {"x_scale": 1.6, "y_scale": 1.2})
+
+
+def _rules(ws: Worksheet, f: _Formats, r: int, rules: list[Row]) -> int:
+    """Write the per-rule block from row ``r``; return its last row."""
+    ws.write_string(r, 0, "按规则汇总", f.title)
+    r += 1
+    # 规则 spans the two narrow columns under 区划 and 单位编码; the rest line up one per column.
+    ws.merge_range(r, 0, r, 1, "规则", f.header)
+    for c, title in enumerate(("名称", "级别", "问题数", "涉及单位数"), 2):
+        ws.write_string(r, c, title, f.header)
+    for code, title, label, count, units in rules:
+        r += 1
+        ws.merge_range(r, 0, r, 1, "", None)
+        write_text(ws, r, 0, code)
+        write_text(ws, r, 2, title)
+        write_text(ws, r, 3, label, f.bad if label == "错误" else None)
+        ws.write_number(r, 4, count, f.by_kind[Kind.INTEGER])
+        ws.write_number(r, 5, units, f.by_kind[Kind.INTEGER])
+    return r
 
 
 def _chart(book: Workbook, first: int, last: int, category_col: int, value_col: int) -> Chart:
