@@ -270,6 +270,15 @@ def test_six_sheets_with_the_contract_columns(case: Case) -> None:
             assert tuple(header[: len(COLUMNS[name])]) == COLUMNS[name], name
 
 
+def test_the_contract_page_lists_every_column_of_every_sheet() -> None:
+    page = (Path(__file__).parent.parent / "docs" / "consolidated.md").read_text(encoding="utf-8")
+    sections = dict(re.findall(r"^## (\S+)\n(.*?)(?=^## |\Z)", page, flags=re.M | re.S))
+    assert list(sections) == list(SHEETS)
+    for name, text in sections.items():
+        [columns] = re.findall(r"^列：(.+)$", text, flags=re.M)
+        assert tuple(columns.split("、")) == COLUMNS[name], name
+
+
 def test_rows_and_money_reconcile_with_the_accepted_inputs(case: Case) -> None:
     departments = [read_workbook(p).department for p in case.accepted]
     projects = [p for d in departments for p in d.projects]
