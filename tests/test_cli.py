@@ -155,6 +155,21 @@ def test_junk_input_exits_2_with_chinese_message(tmp_path: Path, name: str, cont
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("command", ["inspect", "validate", "rollup"])
+def test_a_consolidated_workbook_is_pointed_to_consolidate(tmp_path: Path, command: str) -> None:
+    from perfxl.consolidate import consolidate
+
+    book = tmp_path / "遵化.xlsx"
+    assert runner.invoke(app, ["import", str(ZUNHUA), "-o", str(book)]).exit_code == 0
+    merged = tmp_path / "合并.xlsx"
+    consolidate([book], merged, workers=1)
+    before = merged.read_bytes()
+    result = runner.invoke(app, [command, str(merged)], env={"COLUMNS": "300"})
+    assert result.exit_code == 2
+    assert f"无法读取 {merged}：这是 perfxl consolidate 写出的汇总工作簿，不是部门工作簿" in result.stderr
+    assert merged.read_bytes() == before
+
+
 def test_missing_file_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["validate", str(tmp_path / "nope.txt")])
     assert result.exit_code == 2

@@ -17,6 +17,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError, Shee
 
 from perfxl.errors import SourceError
 from perfxl.model import ReadResult, Severity
+from perfxl.readers.consolidated import is_consolidated
 from perfxl.readers.grid import SKIP_SHEETS, STR_CODE, CellIssue, Grid, Problem, a1, cell_text, parse_grids
 from perfxl.readers.safety import CELL_ISSUE_MARKS, ENCRYPTED, WorkbookPackage, open_workbook, read_bytes
 
@@ -32,6 +33,12 @@ _FORMULA_RE = re.compile(rb"<(?:\w+:)?f\b")
 _VALUE_RE = re.compile(rb"<(?:\w+:)?v>([^<]+)</(?:\w+:)?v>")
 
 
+CONSOLIDATED = (
+    "这是 perfxl consolidate 写出的汇总工作簿，不是部门工作簿，不能单独校验或汇总；"
+    "可用 perfxl consolidate 把它与其他工作簿再次合并"
+)
+
+
 def read_workbook(path: Path, *, package: WorkbookPackage | None = None) -> ReadResult:
     """Return the department parsed from the workbook at ``path``, or raise SourceError."""
     # ``package`` is the already checked file (perfxl consolidate reads and hashes it once).
@@ -44,6 +51,8 @@ def read_workbook(path: Path, *, package: WorkbookPackage | None = None) -> Read
     problems: list[Problem] = []
     try:
         with CalamineWorkbook.from_filelike(io.BytesIO(package.data)) as book:
+            if is_consolidated(book.sheet_names):
+                raise SourceError(file, CONSOLIDATED)
             for meta in book.sheets_metadata:
                 if meta.name in SKIP_SHEETS or meta.typ != SheetTypeEnum.WorkSheet:
                     continue
