@@ -169,7 +169,7 @@ class Report:
     input_indicators: int = 0
     input_budget: Decimal = Decimal(0)
     reconciled: bool = False
-    cross_file: CrossFile = field(default_factory=lambda: CrossFile())
+    cross_file: CrossFile = field(default_factory=CrossFile)
     rejected_below: int = 0
     """Files that the consolidations of lower levels rejected: their data is missing here too."""
     seconds: float = 0.0
@@ -686,6 +686,8 @@ class _Ledger:
                 if key:
                     by_name[key].append(use)
             for uses in by_name.values():
+                if len(uses) < 2:
+                    continue
                 files = list(_named_origins((u.source, u.file) for u in uses).values())
                 # One code under one name from several files is that code's finding, not a second one.
                 if len(files) < 2 or len({normalise_code(u.code) for u in uses}) < 2:
@@ -761,7 +763,7 @@ class _Ledger:
             ("重复编码涉及的预算数（万元）", report.cross_file.code_budget),
             ("跨文件同名、编码不同的项目名称数（PT-XPR-001）", report.cross_file.names),
             ("出现在多个文件中的单位数（见「来源」表原因）", len(report.cross_file.units)),
-            ("下级合并时已拒绝的文件数（其数据不在本汇总中）", len(self.rejected_below)),
+            ("下级合并时已拒绝的文件数（其数据不在本汇总中）", report.rejected_below),
             ("支出计划有未填节点的项目数（未填按 0% 计）", self.gaps),
         ]
         return SummaryData(rows, regions, checks, [PLAN_NOTE], self.rule_rows())

@@ -62,13 +62,16 @@ class Kind(StrEnum):
     TEXT = "text"
     MONEY = "money"
     PERCENT = "percent"
+    SHARE = "share"
+    """A computed share (汇总's weighted plan), shown to one decimal."""
     INTEGER = "integer"
     NUMBER = "number"
 
 
 _KINDS: dict[str, Kind] = {
     **dict.fromkeys(("预算数", "财政资金", "其他资金"), Kind.MONEY),
-    **dict.fromkeys((*PLAN_CHECKPOINTS, *PLAN_PROGRESS), Kind.PERCENT),
+    **dict.fromkeys(PLAN_CHECKPOINTS, Kind.PERCENT),
+    **dict.fromkeys(PLAN_PROGRESS, Kind.SHARE),
     **dict.fromkeys(("单位数", "项目数", "指标数", "错误数", "警告数", "预算年度"), Kind.INTEGER),
     "数值": Kind.NUMBER,
 }

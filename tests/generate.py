@@ -95,7 +95,7 @@ def department(rng: random.Random, *, projects: int | None = None, serial: int |
     return Department(
         unit_code=unit_code,
         unit_name=unit_name,
-        title_unit_name=unit_name.removesuffix("本级"),
+        title_unit_name=short,
         year=2025,
         overall_goal=base.overall_goal,
         sub_goals=[s.model_copy(deep=True) for s in base.sub_goals],

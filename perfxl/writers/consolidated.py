@@ -39,7 +39,6 @@ from perfxl.tables import (
     EXCEL_MAX_ROWS,
     INDICATORS,
     ISSUES,
-    PLAN_PROGRESS,
     PROJECTS,
     SOURCES,
     SUMMARY,
@@ -76,14 +75,15 @@ WIDTHS: dict[str, float] = {
     "一级指标": 12, "二级指标": 16, "三级指标": 24, "绩效指标描述": 40, "指标值": 16, "指标值确定依据": 24,
     "说明": 60, "当前值": 20, "来源文件": 40, "文件": 50, "SHA256": 18, "原因": 60, "工作表": 10, "单元格": 8,
     "规则": 12, "级别": 6, "状态": 8, "运算符": 6, "数值": 12, "单位": 8, "类型": 10,
-    **dict.fromkeys(PLAN_PROGRESS, 14),
 }  # fmt: skip
-_DEFAULT_WIDTHS = {Kind.MONEY: 14.0, Kind.PERCENT: 8.0, Kind.INTEGER: 8.0, Kind.NUMBER: 12.0, Kind.TEXT: 14.0}
+_DEFAULT_WIDTHS = {
+    Kind.MONEY: 14.0, Kind.PERCENT: 8.0, Kind.SHARE: 14.0, Kind.INTEGER: 8.0, Kind.NUMBER: 12.0, Kind.TEXT: 14.0,
+}  # fmt: skip
 
 # The style (xf index) of each kind of number column, as _Formats numbers its formats: 0 is
 # Excel's default, 1 the header, then by_kind in order. Rows are rendered in other processes
 # before the workbook exists, so the indices are fixed here (tests/test_sheetxml.py checks
-# them against a workbook's styles); a text column has no style.
+# them against a workbook's styles); a text column has no style. Kind.SHARE is 汇总's alone.
 COLUMN_STYLES: dict[Kind, int] = {Kind.MONEY: 2, Kind.PERCENT: 3, Kind.INTEGER: 4, Kind.NUMBER: 5}
 _RENDERERS = {
     name: RowRenderer(
@@ -133,6 +133,8 @@ class _Formats:
             Kind.PERCENT: book.add_format({**base, "num_format": PERCENT_FORMAT}),
             Kind.INTEGER: book.add_format({**base, "num_format": "0"}),
             Kind.NUMBER: book.add_format({**base, "num_format": "General"}),
+            # One decimal: 43.5% and 44.4% of a budget are different answers.
+            Kind.SHARE: book.add_format({**base, "num_format": SHARE_FORMAT}),
         }
         bold = {**base, "bold": True, "bg_color": "#F2F2F2"}
         self.bold_text = book.add_format(bold)
@@ -142,14 +144,11 @@ class _Formats:
         self.title = book.add_format({**base, "bold": True, "font_size": 12})
         self.bad = book.add_format({**base, "bold": True, "font_color": "#C00000"})
         self.good = book.add_format({**base, "bold": True, "font_color": "#007A33"})
-        # 汇总's weighted plan shares: one decimal, as 43.5% and 44.4% are different answers.
-        self.share = book.add_format({**base, "num_format": SHARE_FORMAT})
-        self.bold_share = book.add_format({**bold, "num_format": SHARE_FORMAT})
         self.note = book.add_format({**base, "text_wrap": True})
         # XlsxWriter numbers a format when a cell or column first uses it; numbering every
         # format now, in the order added, gives the indices COLUMN_STYLES names.
         for f in (self.header, *self.by_kind.values(), self.bold_text, *self.bold_by_kind.values(), self.title,
-                  self.bad, self.good, self.share, self.bold_share, self.note):  # fmt: skip
+                  self.bad, self.good, self.note):  # fmt: skip
             f._get_xf_index()
 
 
@@ -426,8 +425,6 @@ def _summary(book: Workbook, ws: Worksheet, f: _Formats, data: SummaryData) -> N
                 continue
             if kinds[c] is Kind.TEXT:
                 write_text(ws, r, c, value, f.bold_text if bold else None)
-            elif columns[c] in PLAN_PROGRESS:
-                ws.write_number(r, c, float(value), f.bold_share if bold else f.share)
             else:
                 number_format = (f.bold_by_kind if bold else f.by_kind)[kinds[c]]
                 ws.write_number(r, c, float(value), number_format)
