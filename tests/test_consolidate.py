@@ -290,9 +290,7 @@ def test_rows_and_money_reconcile_with_the_accepted_inputs(case: Case) -> None:
     assert {r["来源文件"] for r in rows} == {str(p) for p in case.accepted}
     total = next(r for r in table(case.output, "汇总") if r["区划"] == "合计")
     assert Decimal(repr(total["预算数"])) == budget and total["项目数"] == len(projects)
-    with CalamineWorkbook.from_path(str(case.output)) as wb:
-        grid = wb.get_sheet_by_name("汇总").to_python()
-    checks = {row[0]: row[5] for row in grid if isinstance(row[0], str) and row[5] != ""}
+    checks = checks_of(case.output)
     assert checks["是否一致"] == "是"
     assert checks["输入项目数（已汇入的文件）"] == checks["项目表行数"] == len(projects)
 
@@ -421,9 +419,7 @@ def test_same_code_from_two_files_is_reported_and_both_rows_stay(case: Case) -> 
     assert len(findings) == 2 and all(r["级别"] == "错误" for r in findings)
     assert all(str(chengde) in r["说明"] and str(dup) in r["说明"] for r in findings)
     assert all(r["说明"].startswith(CROSS_FILE_PREFIX) for r in findings)
-    with CalamineWorkbook.from_path(str(case.output)) as wb:
-        grid = wb.get_sheet_by_name("汇总").to_python()
-    checks = {row[0]: row[5] for row in grid if isinstance(row[0], str) and row[5] != ""}
+    checks = checks_of(case.output)
     money = sum(Decimal(repr(r["预算数"])) for r in rows)
     assert checks["跨文件重复的项目编码数（PT-CODE-005）"] == 1
     assert Decimal(repr(checks["重复编码涉及的预算数（万元）"])) == money
