@@ -50,7 +50,9 @@ class Format(StrEnum):
     json = "json"
 
 
-SourceArg = Annotated[Path, typer.Argument(help="绩效文本（.txt）或部门工作簿（.xlsx/.xlsm）", show_default=False)]
+SourceArg = Annotated[
+    Path, typer.Argument(help="绩效文本（.txt 或 Word .docx）或部门工作簿（.xlsx/.xlsm）", show_default=False)
+]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="输出格式：table 或 json")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="把 JSON 写入此文件（UTF-8）")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="校验配置文件（TOML 或 JSON）")]
@@ -127,7 +129,7 @@ def validate_cmd(
     """逐条校验绩效目标；有错误时退出码为 1，无法读取或写入时为 2。"""
     cfg = _config(config)
     result = _read(source)
-    if write and not zipfile.is_zipfile(source):
+    if write and (not zipfile.is_zipfile(source) or source.suffix.lower() not in (".xlsx", ".xlsm")):
         err_console.print(f"[bold red]无法写入[/] {source}：--write 只能用于 Excel 工作簿（.xlsx/.xlsm）")
         raise typer.Exit(EXIT_UNREADABLE)
     findings = validate(result, cfg)
@@ -175,6 +177,46 @@ def rollup_cmd(book: BookArg, config: ConfigOpt = None, output: CopyOpt = None) 
     total = sum((p.budget for p in projects if p.budget is not None), Decimal(0))
     console.print(f"已写入 {written} 的「部门汇总」：{len(projects)} 个项目")
     console.print(f"部门预算总额 [bold]{total:,.2f}[/] 万元（{summary_line(findings)}）")
+
+
+@app.command("export")
+def export_cmd(
+    source: SourceArg,
+    out: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Word 文档（.docx），默认写在来源旁边"),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """把部门工作簿写成可发布的《部门预算绩效文本》Word 文档（.docx）。
+
+    文档包括部门整体绩效目标和每个项目的绩效目标表；写出前按规则校验，有错误时提示先修正。
+    """
+    from perfxl.writers.word import default_document_path, write_document
+
+    cfg = _config(config)
+    target = out or default_document_path(source)
+    if target.suffix.lower() != ".docx":
+        err_console.print(f"[bold red]输出有误[/] {target} 应以 .docx 结尾")
+        raise typer.Exit(EXIT_UNREADABLE)
+    if target.resolve() == source.resolve():
+        err_console.print(f"[bold red]输出有误[/] 输出 {target} 会覆盖来源文件本身")
+        raise typer.Exit(EXIT_UNREADABLE)
+    result = _read(source)
+    findings = validate(result, cfg)
+    try:
+        write_document(result.department, target)
+    except OSError as exc:
+        hint = "（文档是否正在 Word 或 WPS 中打开？）" if isinstance(exc, PermissionError) else ""
+        err_console.print(f"[bold red]无法写入[/] {target}：{exc.strerror or exc}{hint}")
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    console.print(f"{source} → [bold]{target}[/]（{len(result.department.projects)} 个项目）")
+    errors = sum(f.severity.value == "error" for f in findings)
+    if errors:
+        console.print(
+            f"[yellow]注意[/] 校验发现 {summary_line(findings)}；发布前请先修正错误"
+            f"（perfxl validate {source} 查看）"
+        )
 
 
 # --- consolidate -------------------------------------------------------------------------------
@@ -340,6 +382,7 @@ def demo(
         examples = sorted(_examples_dir().glob("*.txt"))
     except SourceError as exc:
         raise _fail(exc) from None
+    from perfxl.writers.word import write_document
     from perfxl.writers.workbook import write_department_workbook
 
     written: list[Path] = []
@@ -356,6 +399,7 @@ def demo(
         write_json(public_department(result.department).model_dump(mode="json"), inspect_path)
         write_json(findings_document(findings), validate_path)
         book = write_department_workbook(result.department, out / f"{path.stem}.xlsx")
+        document = write_document(result.department, out / f"{path.stem}.docx")
         # Read the workbook back, as staff would hand it in: the marks and links point at its cells.
         book_result = _read(book)
         book_findings = validate(book_result)
@@ -366,7 +410,8 @@ def demo(
             f"部门工作簿 {book}：「部门汇总」合计 {total:,.2f} 万元，"
             f"「校验结果」{len(book_findings)} 条，问题单元格已标色并加批注"
         )
-        written += [inspect_path, validate_path, book]
+        console.print(f"绩效文本 {document}：由部门数据重新生成的 Word 文档，可直接编辑发布")
+        written += [inspect_path, validate_path, book, document]
         books.append(book)
     console.rule("[bold]合并")
     merged = out / "合并汇总.xlsx"

@@ -9,9 +9,10 @@ LOCKED_HINT = "是否正在 Excel 或 WPS 中打开？"
 class SourceError(Exception):
     """A source could not be read at all (junk, unknown layout, corrupt file)."""
 
-    def __init__(self, file: str, message: str, *, line: int | None = None) -> None:
+    def __init__(self, file: str, message: str, *, line: int | None = None, place: str | None = None) -> None:
         self.file = file
         self.message = message
         self.line = line
-        where = f"{file}" + (f" 第 {line} 行" if line is not None else "")
+        self.place = place
+        where = f"{file}" + (f" 第 {line} 行" if line is not None else f" {place}" if place else "")
         super().__init__(f"{where}：{message}")

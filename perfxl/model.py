@@ -21,7 +21,7 @@ PLAN_CHECKPOINTS: tuple[str, str, str, str] = ("3月底", "6月底", "10月底",
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """Where a value was read: a file plus a sheet and A1 cell, or a line number."""
+    """Where a value was read: a file plus a sheet and A1 cell, a line number, or a place in a Word document."""
 
     # A plain frozen dataclass, not a pydantic model: the readers make one per cell read
     # (~1,000 per department workbook) and pydantic's validating constructor was a sixth of
@@ -30,6 +30,8 @@ class Location:
     sheet: str | None = None
     cell: str | None = None
     line: int | None = None
+    place: str | None = None
+    """Where in a document that has neither cells nor lines, in Chinese (``第 3 个表格第 5 行``)."""
 
     def describe(self) -> str:
         """Return a short Chinese description such as ``a.xlsx 工作表 项目1 单元格 C5``."""
@@ -40,6 +42,8 @@ class Location:
             parts.append(f"单元格 {self.cell}")
         if self.line is not None:
             parts.append(f"第 {self.line} 行")
+        if self.place:
+            parts.append(self.place)
         return " ".join(parts)
 
 
@@ -155,6 +159,7 @@ class Finding(BaseModel):
     sheet: str | None = None
     cell: str | None = None
     line: int | None = None
+    place: str | None = None
 
     def public(self) -> dict[str, Any]:
         """Return the finding in the JSON shape of ``perfxl validate --format json``."""
@@ -169,6 +174,7 @@ class Finding(BaseModel):
             "sheet": self.sheet,
             "cell": self.cell,
             "line": self.line,
+            "place": self.place,
             "file": self.file,
         }
 

@@ -34,12 +34,12 @@ def findings_document(findings: list[Finding]) -> dict[str, Any]:
 
 
 def where(f: Finding) -> str:
-    """Return the sheet!cell or line a finding points at, for display."""
+    """Return the sheet!cell, line or document place a finding points at, for display."""
     if f.cell:
         return f"{f.sheet}!{f.cell}" if f.sheet else f.cell
     if f.line is not None:
         return f"第 {f.line} 行"
-    return ""
+    return f.place or ""
 
 
 def summary_line(findings: list[Finding]) -> str:

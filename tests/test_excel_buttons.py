@@ -207,6 +207,33 @@ def test_consolidate_a_folder(book_file: Path, tmp_path: Path) -> None:
     assert mode == "critical" and prompt.startswith("此环境无法弹出文件夹选择框，请在命令行运行：perfxl consolidate")
 
 
+def test_export_writes_the_document_beside_the_book(book_file: Path, tmp_path: Path) -> None:
+    source = tmp_path / "承德.xlsm"
+    shutil.copy(book_file, source)
+
+    def saved_here(data: dict[str, Any]) -> None:
+        data["book"]["name"] = str(source)
+        # An edit not saved yet: the document has what the open book shows.
+        sheet = next(s for s in data["sheets"] if s["name"] == "项目1")
+        sheet["values"][3][2] = 9.99  # 预算数, C4
+
+    book = remote_book(source, saved_here)
+    buttons.export(book)
+    prompt, mode = alert(book)
+    target = tmp_path / "承德（绩效文本）.docx"
+    assert mode == "info" and prompt.startswith(f"已导出绩效文本（15 个项目）：{target}")
+    assert "发布前请先修正错误" in prompt
+    expected = read_book(remote_book(source, saved_here)).department
+    assert public_department(read_source(target).department) == public_department(expected)
+    assert read_source(target).department.projects[0].budget == Decimal("9.99")
+    assert source.read_bytes() == book_file.read_bytes()
+    # xlwings Server knows the book only by name: there is no folder to write beside.
+    unsaved = remote_book(source)
+    buttons.export(unsaved)
+    prompt, mode = alert(unsaved)
+    assert mode == "critical" and "请先保存工作簿" in prompt and "perfxl export" in prompt
+
+
 def test_about_and_chinese_errors(book_file: Path) -> None:
     book = remote_book(book_file)
     buttons.about(book)

@@ -246,7 +246,7 @@ def test_ribbon_tab_buttons_and_callbacks(built: Path) -> None:
     (tab,) = ui.iter(f"{UI}tab")
     assert tab.get("label") == "绩效目标"
     buttons = list(tab.iter(f"{UI}button"))
-    assert [b.get("label") for b in buttons] == ["新建项目", "校验", "清除标记", "部门汇总", "合并", "关于"]
+    assert [b.get("label") for b in buttons] == ["新建项目", "校验", "清除标记", "部门汇总", "合并", "导出文本", "关于"]
     for element in [tab, *tab.iter(f"{UI}group"), *buttons]:
         assert re.search(r"[\u4e00-\u9fff]", element.get("label", "")), element.get("id")
     modules = strict_modules(vba_bin(built))

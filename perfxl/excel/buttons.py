@@ -15,6 +15,7 @@ added through Excel carries the user's name as author, so nothing could tell it 
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import traceback
@@ -54,6 +55,7 @@ from perfxl.writers.rollup import (
     text_link,
     weighted_plan,
 )
+from perfxl.writers.word import default_document_path, write_document
 
 TITLE = "perfxl"
 MONEY_FORMAT = "#,##0.00"
@@ -481,6 +483,38 @@ def _pick_folder(book: xw.Book) -> Path | None:
     if dialog.Show() != -1:
         return None
     return Path(dialog.SelectedItems(1))
+
+
+# ---------------------------------------------------------------------------------------------
+# 导出文本
+# ---------------------------------------------------------------------------------------------
+
+
+def export(book: xw.Book | None = None) -> None:
+    """Write the workbook as the published Word document beside it and open it; returns nothing."""
+    _run("导出文本", _export, book)
+
+
+def _export(book: xw.Book, status: _Status) -> str:
+    source = Path(book.fullname)
+    if not source.is_absolute():
+        raise Refused(
+            "不知道工作簿保存在哪个文件夹，无法在它旁边写出文档：请先保存工作簿；"
+            "在网页版中请改用命令行 perfxl export 工作簿.xlsm"
+        )
+    status.show("正在读取工作簿…")
+    # The open book, unsaved edits included, exactly as 校验 reads it.
+    result = read_book(book)
+    findings = run_rules(result)
+    target = default_document_path(source)
+    status.show(f"正在写出 {target.name}…")
+    write_document(result.department, target)
+    lines = [f"已导出绩效文本（{len(result.department.projects)} 个项目）：{target}"]
+    if any(f.severity is Severity.ERROR for f in findings):
+        lines.append(f"校验发现 {summary_line(findings)}，发布前请先修正错误（点「校验」查看）。")
+    if book.app.engine.name == "excel" and sys.platform == "win32":
+        os.startfile(target)
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------

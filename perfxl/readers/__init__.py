@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 from perfxl.errors import SourceError
 from perfxl.model import ReadResult
 from perfxl.readers.published import read_published
+from perfxl.readers.word import is_word_package, read_word
 from perfxl.readers.workbook import read_workbook
 
 _ZIP = b"PK\x03\x04"
@@ -26,8 +28,21 @@ def read_source(path: Path) -> ReadResult:
     except OSError as exc:
         raise SourceError(name, f"无法读取文件：{exc.strerror or exc}") from None
     if head.startswith(_ZIP):
-        # An .xlsx/.xlsm; read_workbook rejects other zip files (.docx …) with its own message.
+        if _is_word(path):
+            return read_word(path)
+        # An .xlsx/.xlsm; read_workbook rejects other zip files with its own message.
         return read_workbook(path)
     if head.startswith(_OLE):
-        raise SourceError(name, "这是旧版 Office 文件或加密文件（.xls/.doc），无法读取；请另存为 .xlsx 或文本")
+        raise SourceError(
+            name, "这是旧版 Office 文件（.xls/.doc）或加密文件，无法读取；请另存为 .xlsx 或 .docx（并取消密码）"
+        )
     return read_published(path)
+
+
+def _is_word(path: Path) -> bool:
+    """Return True when the zip at ``path`` is a Word document (its directory only is read)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return is_word_package(zf.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return False

@@ -131,9 +131,13 @@ def read_published(path: Path) -> ReadResult:
     return parse_published(_decode(data, name), name)
 
 
-def parse_published(text: str, file: str) -> ReadResult:
-    """Return the department read from the published document ``text``; ``file`` names it in messages."""
-    return _Reader(text, file).read()
+def parse_published(text: str, file: str, places: Sequence[str] | None = None) -> ReadResult:
+    """Return the department read from the published document ``text``; ``file`` names it in messages.
+
+    ``places`` describes each line of ``text`` (for a text rendered from a Word document, where a
+    line number would point nowhere); locations and messages then name those places instead.
+    """
+    return _Reader(text, file, places).read()
 
 
 def _decode(data: bytes, file: str) -> str:
@@ -268,8 +272,9 @@ class _Cell:
 class _Reader:
     """One parse of one document."""
 
-    def __init__(self, text: str, file: str) -> None:
+    def __init__(self, text: str, file: str, places: Sequence[str] | None = None) -> None:
         self.file = file
+        self.places = places
         if _CONTROL_RE.search(text):
             raise SourceError(file, "不是文本文件（含有二进制数据），请提供导出的绩效文本")
         text = text.removeprefix("\ufeff").replace("\f", " ").replace("\v", " ")
@@ -310,7 +315,19 @@ class _Reader:
 
     def loc(self, line: int) -> Location:
         """Return the location of ``line`` in this file."""
+        if self.places is not None:
+            return Location(file=self.file, place=self.places[line - 1])
         return Location(file=self.file, line=line)
+
+    def at(self, line: int) -> str:
+        """Return ``line`` as messages name it: ``第 N 行``, or its place in the document."""
+        return f"第 {line} 行" if self.places is None else self.places[line - 1]
+
+    def error(self, message: str, line: int) -> SourceError:
+        """Return the SourceError for ``message`` at ``line``."""
+        if self.places is None:
+            return SourceError(self.file, message, line=line)
+        return SourceError(self.file, message, place=self.places[line - 1])
 
     # --- document structure -------------------------------------------------------------
 
@@ -369,10 +386,8 @@ class _Reader:
         owned = {self._header_line(block) for block in blocks}
         for line in self.lines:
             if _is_header(line.text) and line.no not in owned:
-                raise SourceError(
-                    self.file,
-                    "这个项目表（“项目编码”行）前没有可识别的标题（“N.…绩效目标表”），无法确定它属于哪个项目",
-                    line=line.no,
+                raise self.error(
+                    "这个项目表（“项目编码”行）前没有可识别的标题（“N.…绩效目标表”），无法确定它属于哪个项目", line.no
                 )
 
     @staticmethod
@@ -516,10 +531,8 @@ class _ProjectReader:
     def fail(self, part: str, line: int, reason: str) -> SourceError:
         """Return the error for a part of this table that cannot be read."""
         name = self.project.name or self.block.title.removesuffix(_TITLE_END)
-        return SourceError(
-            self.file,
-            f"第 {self.block.ordinal} 个项目「{name}」的{part}（第 {line} 行起）无法识别：{reason}",
-            line=line,
+        return self.reader.error(
+            f"第 {self.block.ordinal} 个项目「{name}」的{part}（{self.reader.at(line)}起）无法识别：{reason}", line
         )
 
     def read(self) -> Project:
@@ -692,6 +705,7 @@ class _ProjectReader:
                     value=p.raw["spending_plan"],
                     file=self.file,
                     line=where.line,
+                    place=where.place,
                 )
             )
             return
@@ -752,7 +766,8 @@ class _ProjectReader:
             # Word may end every row with a tab; the header shows whether this export does, and a
             # row with one cell fewer would otherwise pass for a row with an empty last cell.
             if len(cells) != fields or (fields == 7 and cells[6].strip()):
-                raise self.fail("指标表", table_line, f"第 {line.no} 行的单元格数与表头不一致，不是六列的指标行")
+                where = self.reader.at(line.no)
+                raise self.fail("指标表", table_line, f"{where}的单元格数与表头不一致，不是六列的指标行")
             rows.append(
                 {
                     col: _Cell(col, ((line.no, cell.strip()),))
@@ -783,9 +798,8 @@ class _ProjectReader:
                 if col not in row:
                     if col not in above:
                         line = min(cell.line for cell in row.values())
-                        raise self.fail(
-                            "指标表", table_line, f"第 {line} 行的{_TABLE_LABELS[col]}为空，上方也没有可沿用的值"
-                        )
+                        where, label = self.reader.at(line), _TABLE_LABELS[col]
+                        raise self.fail("指标表", table_line, f"{where}的{label}为空，上方也没有可沿用的值")
                     row = {**row, col: above[col]}
             ind = Indicator()
             for col, field in enumerate(_FIELDS):

@@ -46,8 +46,8 @@ BROKEN_ZIP = "文件不完整或已损坏（压缩包无法打开），可能在
 NOT_WORKBOOK = "这不是 Excel 工作簿（可能是 Word、PowerPoint 文档或其他压缩包）"
 XLSB = "这是 Excel 二进制工作簿（.xlsb），无法读取；请用 Excel 另存为 .xlsx"
 ODS = "这是 OpenDocument 表格（.ods），无法读取；请另存为 .xlsx"
-BOMB = "疑似压缩炸弹：{part} 声明解压后 {size} MB，压缩比 {ratio}:1，远超正常工作簿，未读取"
-TOO_LARGE_UNPACKED = "工作簿解压后达 {size} MB（上限 {limit} MB），疑似异常文件，未读取"
+BOMB = "疑似压缩炸弹：{part} 声明解压后 {size} MB，压缩比 {ratio}:1，远超正常{kind}，未读取"
+TOO_LARGE_UNPACKED = "{kind}解压后达 {size} MB（上限 {limit} MB），疑似异常文件，未读取"
 TOO_MANY_PARTS = "压缩包内有 {count} 个文件（上限 {limit} 个），疑似异常文件，未读取"
 ABSURD_SHEET = "工作表「{sheet}」{how}的范围 {ref}（约 {cells} 个单元格）远超绩效目标表的规模，疑似异常文件，未读取"
 SIZE_MISMATCH = "压缩包内的 {part} 实际内容与声明的大小或校验值不符，文件已损坏或被篡改"
@@ -143,7 +143,7 @@ def open_workbook(data: bytes, file: str, limits: Limits = LIMITS) -> WorkbookPa
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         raise SourceError(file, BROKEN_ZIP) from None
     try:
-        infos = _check_directory(zf, file, limits)
+        infos = check_directory(zf, file, limits)
         book_part = _office_document(zf, infos, file, limits)
         sheets = _sheet_parts(zf, infos, book_part, limits)
         marked = frozenset(
@@ -163,20 +163,26 @@ def open_workbook(data: bytes, file: str, limits: Limits = LIMITS) -> WorkbookPa
     return WorkbookPackage(file, data, zf, sheets, marked)
 
 
-def _check_directory(zf: zipfile.ZipFile, file: str, limits: Limits) -> dict[str, zipfile.ZipInfo]:
-    """Return the zip entries by name after the checks that need only the zip directory."""
+def check_directory(
+    zf: zipfile.ZipFile, file: str, limits: Limits, kind: str = "工作簿"
+) -> dict[str, zipfile.ZipInfo]:
+    """Return the zip entries by name after the checks that need only the zip directory.
+
+    ``kind`` names the package in messages (工作簿, or 文档 for a Word file).
+    """
     entries = zf.infolist()
     if len(entries) > limits.max_entries:
         raise SourceError(file, TOO_MANY_PARTS.format(count=len(entries), limit=limits.max_entries))
     if any(i.flag_bits & 0x1 for i in entries):
-        raise SourceError(file, ENCRYPTED)
+        raise SourceError(file, ENCRYPTED if kind == "工作簿" else f"{kind}设有密码（已加密），无法读取")
     total = sum(i.file_size for i in entries)
     if total > limits.max_total_bytes:
-        raise SourceError(file, TOO_LARGE_UNPACKED.format(size=total >> 20, limit=limits.max_total_bytes >> 20))
+        size, limit = total >> 20, limits.max_total_bytes >> 20
+        raise SourceError(file, TOO_LARGE_UNPACKED.format(kind=kind, size=size, limit=limit))
     for i in entries:
         ratio = i.file_size // max(i.compress_size, 1)
         if i.file_size > limits.max_part_bytes or (i.file_size > limits.ratio_floor and ratio > limits.max_ratio):
-            raise SourceError(file, BOMB.format(part=i.filename, size=i.file_size >> 20, ratio=ratio))
+            raise SourceError(file, BOMB.format(kind=kind, part=i.filename, size=i.file_size >> 20, ratio=ratio))
     return {i.filename: i for i in entries}
 
 

@@ -134,9 +134,9 @@ def _finding(r: Rule, h: Hit, project: Project | None, ctx: Context, override: S
     else:
         unit_code, project_code, project_name = project.unit_code or dept.unit_code, project.code, project.name
     if loc is None:
-        file, sheet, cell, line = dept.source_file, None, None, None
+        file, sheet, cell, line, place = dept.source_file, None, None, None, None
     else:
-        file, sheet, cell, line = loc.file or dept.source_file, loc.sheet, loc.cell, loc.line
+        file, sheet, cell, line, place = loc.file or dept.source_file, loc.sheet, loc.cell, loc.line, loc.place
     # The model's own validator, called on a dict: the same validation as ``Finding(...)``
     # without the keyword and classmethod plumbing around it (~1 µs of ~4 per finding).
     finding: Finding = Finding.__pydantic_validator__.validate_python(
@@ -153,6 +153,7 @@ def _finding(r: Rule, h: Hit, project: Project | None, ctx: Context, override: S
             "sheet": sheet,
             "cell": cell,
             "line": line,
+            "place": place,
         }
     )
     return finding

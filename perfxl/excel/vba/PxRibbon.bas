@@ -25,6 +25,10 @@ Sub PxConsolidate(control As IRibbonControl)
     RunPython "import perfxl.excel.buttons as b; b.consolidate()"
 End Sub
 
+Sub PxExport(control As IRibbonControl)
+    RunPython "import perfxl.excel.buttons as b; b.export()"
+End Sub
+
 Sub PxAbout(control As IRibbonControl)
     RunPython "import perfxl.excel.buttons as b; b.about()"
 End Sub
