@@ -399,18 +399,18 @@ def demo(
         write_json(public_department(result.department).model_dump(mode="json"), inspect_path)
         write_json(findings_document(findings), validate_path)
         book = write_department_workbook(result.department, out / f"{path.stem}.xlsx")
-        document = write_document(result.department, out / f"{path.stem}.docx")
         # Read the workbook back, as staff would hand it in: the marks and links point at its cells.
         book_result = _read(book)
         book_findings = validate(book_result)
         write_rollup(book, book_result, book_findings)
         write_findings(book, book_findings)
+        document = write_document(book_result.department, out / f"{path.stem}.docx")
         total = sum((p.budget or 0 for p in book_result.department.projects), Decimal(0))
         console.print(
             f"部门工作簿 {book}：「部门汇总」合计 {total:,.2f} 万元，"
             f"「校验结果」{len(book_findings)} 条，问题单元格已标色并加批注"
         )
-        console.print(f"绩效文本 {document}：由部门数据重新生成的 Word 文档，可直接编辑发布")
+        console.print(f"绩效文本 {document}：由部门工作簿导出的 Word 文档（perfxl export），可编辑后发布")
         written += [inspect_path, validate_path, book, document]
         books.append(book)
     console.rule("[bold]合并")

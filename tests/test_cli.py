@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from perfxl.cli import app, inspect_schema
 from perfxl.model import PublicDepartment
+from perfxl.readers import read_source
 from tests.factories import CLEAN_ROWS
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -210,6 +212,8 @@ def test_demo_writes_reports(tmp_path: Path) -> None:
         assert len(issues) - 1 == doc["counts"]["total"] - doc["counts"]["by_code"].get("PT-STR-002", 0)
         summary = book.get_sheet_by_name("部门汇总").to_python()
         assert [round(float(row[3]), 2) for row in summary if row[2] == "合计"] == [total]
+        document = read_source(out / f"{stem}.docx").department
+        assert sum(p.budget or 0 for p in document.projects) == Decimal(str(total))
     merged = CalamineWorkbook.from_path(str(out / "合并汇总.xlsx"))
     projects = merged.get_sheet_by_name("项目").to_python()
     assert len(projects) - 1 == 23

@@ -112,6 +112,16 @@ def test_libreoffice_opens_the_document(seed: ReadResult, document: Path, tmp_pa
     assert count >= len(dept.projects) // 2
 
 
+def test_a_document_resaved_by_libreoffice_reads_the_same(seed: ReadResult, document: Path, tmp_path: Path) -> None:
+    # Another program's Word writer: its own table grid, merges and styles, the same content.
+    (resaved,) = convert(document, "docx:MS Word 2007 XML", tmp_path)
+    assert resaved.read_bytes() != document.read_bytes()
+    back = read_source(resaved)
+    assert back.findings == []
+    assert public_department(back.department) == public_department(seed.department)
+    assert _part1(back) == _part1(seed)
+
+
 # --- what the writer puts in the file ----------------------------------------------------------
 
 
