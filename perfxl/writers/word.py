@@ -107,10 +107,11 @@ def _clean(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
-def _font(style: ParagraphStyle, name: str, size: float, *, bold: bool = False) -> None:
+def _font(style: ParagraphStyle, name: str, size: float) -> None:
     style.font.name = name
     style.font.size = Pt(size)
-    style.font.bold = bold
+    # 黑体 headings and 仿宋 text are not set in bold in official documents.
+    style.font.bold = False
     # Word takes a Chinese run's face from eastAsia; python-docx's font.name sets only ascii/hAnsi.
     rpr = style.element.get_or_add_rPr()
     rpr.get_or_add_rFonts().set(qn("w:eastAsia"), name)
