@@ -51,7 +51,7 @@ class Format(StrEnum):
 
 
 SourceArg = Annotated[
-    Path, typer.Argument(help="绩效文本（.txt 或 Word .docx）或部门工作簿（.xlsx/.xlsm）", show_default=False)
+    Path, typer.Argument(help="绩效文本（.txt、Word .docx 或 PDF）或部门工作簿（.xlsx/.xlsm）", show_default=False)
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="输出格式：table 或 json")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="把 JSON 写入此文件（UTF-8）")]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from perfxl.errors import SourceError
 from perfxl.model import ReadResult
+from perfxl.readers.pdf import PDF_MAGIC, read_pdf
 from perfxl.readers.published import read_published
 from perfxl.readers.word import is_word_package, read_word
 from perfxl.readers.workbook import read_workbook
@@ -32,6 +33,8 @@ def read_source(path: Path) -> ReadResult:
             return read_word(path)
         # An .xlsx/.xlsm; read_workbook rejects other zip files with its own message.
         return read_workbook(path)
+    if head.startswith(PDF_MAGIC):
+        return read_pdf(path)
     if head.startswith(_OLE):
         raise SourceError(
             name, "这是旧版 Office 文件（.xls/.doc）或加密文件，无法读取；请另存为 .xlsx 或 .docx（并取消密码）"

@@ -123,6 +123,7 @@ def _styles(doc: Document) -> None:
     assert isinstance(normal, ParagraphStyle)
     _font(normal, BODY_FONT, 14)
     normal.paragraph_format.first_line_indent = Pt(28)
+    normal.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     normal.paragraph_format.line_spacing = 1.25
     normal.paragraph_format.space_after = Pt(0)
     centred = WD_ALIGN_PARAGRAPH.CENTER
@@ -150,6 +151,7 @@ def _styles(doc: Document) -> None:
     _font(cell, TABLE_FONT, 10.5)
     cell.paragraph_format.first_line_indent = Pt(0)
     cell.paragraph_format.line_spacing = 1.0
+    cell.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
 
 
 def _page(doc: Document) -> None:

@@ -1,0 +1,122 @@
+"""The published document as PDF: ``readers.pdf`` reads what Word or LibreOffice printed.
+
+The PDFs are real: each seed is written as a Word document and LibreOffice turns it into PDF,
+the way departments publish. Reading the PDF must give what the seed's text gives.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from perfxl.cli import app
+from perfxl.errors import SourceError
+from perfxl.model import ReadResult, public_department
+from perfxl.readers import read_source
+from perfxl.rules import validate
+from perfxl.writers.word import write_document
+from tests.lo import convert
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+SEEDS = [EXAMPLES / "chengde-2025.txt", EXAMPLES / "zunhua-2025.txt"]
+ENCRYPTED_PDF = (
+    'pdf:writer_pdf_Export:{"EncryptFile":{"type":"boolean","value":"true"},'
+    '"DocumentOpenPassword":{"type":"string","value":"mima"}}'
+)
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module", params=SEEDS, ids=["chengde", "zunhua"])
+def seed(request: pytest.FixtureRequest) -> ReadResult:
+    """Return a published example as read from its text."""
+    path: Path = request.param
+    return read_source(path)
+
+
+@pytest.fixture(scope="module")
+def pdf(seed: ReadResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the example printed to PDF by LibreOffice from its Word document."""
+    folder = tmp_path_factory.mktemp("pdf")
+    (printed,) = convert(write_document(seed.department, folder / "文本.docx"), "pdf", folder / "out")
+    return printed
+
+
+def test_pdf_reads_as_the_text(seed: ReadResult, pdf: Path) -> None:
+    back = read_source(pdf)
+    assert back.findings == []
+    assert public_department(back.department) == public_department(seed.department)
+    dept, source = back.department, seed.department
+    for field in ("title_unit_name", "year", "overall_goal", "safeguards"):
+        assert getattr(dept, field) == getattr(source, field), field
+    assert [s.model_dump(exclude={"sources"}) for s in dept.sub_goals] == [
+        s.model_dump(exclude={"sources"}) for s in source.sub_goals
+    ]
+
+
+def test_pdf_findings_are_the_texts_and_name_the_page(seed: ReadResult, pdf: Path) -> None:
+    def what(result: ReadResult) -> list[tuple[str, str, str, str]]:
+        return [(f.code, f.message, f.project_code, f.field) for f in validate(result) if f.code != "PT-STR-002"]
+
+    back = read_source(pdf)
+    assert what(back) == what(seed)
+    findings = validate(back)
+    assert all(re.fullmatch(r"第 \d+ 页(第 \d+ 个表格第 \d+ 行)?", f.place or "") for f in findings)
+    in_tables = [f for f in findings if f.project_code and f.field in ("budget", "spending_plan", "value")]
+    assert in_tables and all("个表格第" in (f.place or "") for f in in_tables)
+
+
+def test_cli_inspects_a_pdf(pdf: Path, seed: ReadResult) -> None:
+    done = runner.invoke(app, ["inspect", str(pdf), "--format", "json"])
+    assert done.exit_code == 0, done.output
+    assert f'"unit_code": "{seed.department.unit_code}"' in done.stdout
+
+
+def _minimal_pdf() -> bytes:
+    """Return a valid one-page PDF with no text at all, as a scan without OCR is."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length 0 >>\nstream\n\nendstream",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (n, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        ("truncated", "PDF 文件已损坏或无法解析"),
+        ("encrypted", "PDF 文件设有密码（已加密）"),
+        ("scan", "PDF 中没有可提取的文字（可能是扫描件或图片）"),
+    ],
+)
+def test_broken_encrypted_and_scanned_pdfs_say_why(pdf: Path, tmp_path: Path, make: str, message: str) -> None:
+    if make == "truncated":
+        path = tmp_path / "坏.pdf"
+        path.write_bytes(pdf.read_bytes()[: pdf.stat().st_size // 2])
+    elif make == "encrypted":
+        docx = next(pdf.parent.parent.glob("*.docx"))
+        (path,) = convert(docx, ENCRYPTED_PDF, tmp_path / "enc")
+    else:
+        path = tmp_path / "扫描件.pdf"
+        path.write_bytes(_minimal_pdf())
+    before = path.read_bytes()
+    with pytest.raises(SourceError) as caught:
+        read_source(path)
+    assert message in str(caught.value) and str(path) in str(caught.value)
+    done = runner.invoke(app, ["validate", str(path)])
+    assert done.exit_code == 2 and message in done.output
+    assert path.read_bytes() == before
