@@ -7,6 +7,7 @@ the way departments publish. Reading the PDF must give what the seed's text give
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
 
 import pytest
@@ -75,13 +76,14 @@ def test_cli_inspects_a_pdf(pdf: Path, seed: ReadResult) -> None:
     assert f'"unit_code": "{seed.department.unit_code}"' in done.stdout
 
 
-def _minimal_pdf() -> bytes:
-    """Return a valid one-page PDF with no text at all, as a scan without OCR is."""
+def _minimal_pdf(content: bytes = b"", *, deflated: bool = False) -> bytes:
+    """Return a valid one-page PDF whose page draws ``content`` (nothing: a scan without OCR)."""
+    flate = b" /Filter /FlateDecode" if deflated else b""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-        b"<< /Length 0 >>\nstream\n\nendstream",
+        b"<< /Length %d%s >>\nstream\n%s\nendstream" % (len(content), flate, content),
     ]
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
@@ -98,13 +100,20 @@ def _minimal_pdf() -> bytes:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
+        ("bomb", "疑似压缩炸弹：PDF 中的数据流解压后超过 512 MB"),
         ("truncated", "PDF 文件已损坏或无法解析"),
         ("encrypted", "PDF 文件设有密码（已加密）"),
         ("scan", "PDF 中没有可提取的文字（可能是扫描件或图片）"),
     ],
 )
 def test_broken_encrypted_and_scanned_pdfs_say_why(pdf: Path, tmp_path: Path, make: str, message: str) -> None:
-    if make == "truncated":
+    if make == "bomb":
+        packer = zlib.compressobj(9)
+        zeros = bytes(1 << 24)
+        content = b"".join(packer.compress(zeros) for _ in range(40)) + packer.flush()
+        path = tmp_path / "炸弹.pdf"
+        path.write_bytes(_minimal_pdf(content, deflated=True))
+    elif make == "truncated":
         path = tmp_path / "坏.pdf"
         path.write_bytes(pdf.read_bytes()[: pdf.stat().st_size // 2])
     elif make == "encrypted":

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +43,11 @@ from perfxl.readers.safety import Limits, read_bytes
 from perfxl.textnorm import label_key
 
 PDF_MAGIC = b"%PDF-"
-PDF_LIMITS = Limits(max_file_bytes=64 << 20)
+PDF_LIMITS = Limits(max_file_bytes=64 << 20, max_total_bytes=512 << 20)
 MAX_PAGES = 2000
+BOMB = "疑似压缩炸弹：PDF 中的数据流解压后超过 {size} MB，远超正常文档，未读取"
+_STREAM = re.compile(rb"(?<!end)stream\r?\n")
+_PIECE = 1 << 20
 ENCRYPTED = "PDF 文件设有密码（已加密），无法读取；请提供未加密的文件"
 CORRUPT = "PDF 文件已损坏或无法解析（{error}）"
 NO_TEXT = "PDF 中没有可提取的文字（可能是扫描件或图片），无法读取；请提供 Word 文档或可复制文字的 PDF"
@@ -75,6 +79,7 @@ def read_pdf(path: Path, limits: Limits = PDF_LIMITS) -> ReadResult:
     """Return the department read from the PDF at ``path``, or raise SourceError."""
     file = str(path)
     data = read_bytes(path, limits)
+    check_streams(data, file, limits.max_total_bytes)
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             if len(pdf.pages) > MAX_PAGES:
@@ -94,6 +99,31 @@ def read_pdf(path: Path, limits: Limits = PDF_LIMITS) -> ReadResult:
     if not any(line.strip() for line in layout.lines):
         raise SourceError(file, NO_TEXT)
     return parse_published("\n".join(layout.lines), file, layout.places)
+
+
+def check_streams(data: bytes, file: str, budget: int) -> None:
+    """Raise SourceError when the PDF's compressed streams inflate to more than ``budget`` bytes.
+
+    pdfminer inflates every stream it reads whole, in memory, so a few MB of deflated zeros
+    would take gigabytes. No PDF library offers a bounded pre-flight, so this one is written
+    here: it inflates each ``stream … endstream`` in bounded pieces, keeping only the count.
+    Streams that are not deflated (JPEG images) fail to inflate and count nothing.
+    """
+    total = 0
+    for match in _STREAM.finditer(data):
+        end = data.find(b"endstream", match.end())
+        segment = data[match.end() : end if end >= 0 else len(data)]
+        inflater = zlib.decompressobj()
+        try:
+            while segment and total <= budget:
+                total += len(inflater.decompress(segment, _PIECE))
+                segment = inflater.unconsumed_tail
+                if inflater.eof:
+                    break
+        except zlib.error:
+            continue
+        if total > budget:
+            raise SourceError(file, BOMB.format(size=budget >> 20))
 
 
 def _page(page: Page) -> tuple[list[_Text], list[tuple[float, list[list[str]]]]]:
