@@ -15,9 +15,11 @@ import subprocess
 import zipfile
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import docx
 import pytest
+from docx.oxml import parse_xml
 from typer.testing import CliRunner
 
 from perfxl.cli import app
@@ -172,6 +174,49 @@ def test_write_replaces_atomically(tmp_path: Path) -> None:
     write_document(department(clean_project()), target)
     assert zipfile.is_zipfile(target)
     assert [p.name for p in tmp_path.iterdir()] == ["x.docx"]
+
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def _wrap_runs(paragraph: Any, wrapper: str) -> None:
+    """Move the paragraph's runs into a ``wrapper`` element (w:ins, w:hyperlink, w:sdt …)."""
+    holder = parse_xml(wrapper)
+    target = holder.find(f"{{{_W}}}sdtContent")
+    for run in list(paragraph._p.iterchildren(f"{{{_W}}}r")):
+        (target if target is not None else holder).append(run)
+    paragraph._p.append(holder)
+
+
+def test_tracked_changes_fields_and_content_controls_read_as_word_shows_them(tmp_path: Path) -> None:
+    path = write_document(department(clean_project()), tmp_path / "修订.docx")
+    doc = docx.Document(str(path))
+    table = doc.tables[0]
+    ns = f'xmlns:w="{_W}"'
+    # The name typed as a tracked insertion, with a tracked deletion beside it.
+    name = table.cell(0, 5).paragraphs[0]
+    _wrap_runs(name, f'<w:ins {ns} w:id="1" w:author="审核"/>')
+    name._p.append(parse_xml(f'<w:del {ns} w:id="2" w:author="审核"><w:r><w:delText>旧名称</w:delText></w:r></w:del>'))
+    # The goal inside a content control, as government templates often have.
+    _wrap_runs(table.cell(5, 1).paragraphs[0], f"<w:sdt {ns}><w:sdtContent/></w:sdt>")
+    # The use of funds behind a hyperlink, with a field code that Word does not show.
+    use = table.cell(2, 1).paragraphs[0]
+    _wrap_runs(use, f'<w:hyperlink {ns} w:anchor="x"/>')
+    use._p.append(parse_xml(f"<w:r {ns}><w:instrText> PAGE </w:instrText></w:r>"))
+    doc.save(str(path))
+    project = read_source(path).department.projects[0]
+    original = clean_project()
+    assert (project.name, project.goal, project.use_of_funds) == (original.name, original.goal, original.use_of_funds)
+
+
+def test_a_table_nested_in_a_cell_keeps_its_text(tmp_path: Path) -> None:
+    path = write_document(department(clean_project()), tmp_path / "嵌套.docx")
+    doc = docx.Document(str(path))
+    inner = doc.tables[0].cell(5, 1).add_table(rows=1, cols=2)
+    inner.cell(0, 0).text, inner.cell(0, 1).text = "2.另附", "说明"
+    doc.save(str(path))
+    project = read_source(path).department.projects[0]
+    assert project.goal.endswith("\n2.另附说明")
 
 
 # --- the CLI -----------------------------------------------------------------------------------

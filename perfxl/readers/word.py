@@ -22,8 +22,6 @@ import docx
 from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
-from docx.table import Table, _Cell
-from docx.text.paragraph import Paragraph
 
 from perfxl.errors import SourceError
 from perfxl.model import ReadResult
@@ -35,7 +33,16 @@ WORD_LIMITS = Limits(max_total_bytes=256 << 20, max_part_bytes=128 << 20)
 DOCUMENT_PART = "word/document.xml"
 CORRUPT = "Word 文档已损坏或不完整（{error}）；请用 Word 或 WPS 打开后另存为 .docx"
 NOT_DOCUMENT = "压缩包中没有 Word 正文（word/document.xml），不是 .docx 文档"
-_P, _TBL, _SDT, _SDT_CONTENT = qn("w:p"), qn("w:tbl"), qn("w:sdt"), qn("w:sdtContent")
+_P, _TBL, _TR, _TC, _T, _TAB = (qn(f"w:{tag}") for tag in ("p", "tbl", "tr", "tc", "t", "tab"))
+_TC_PR, _V_MERGE, _VAL = qn("w:tcPr"), qn("w:vMerge"), qn("w:val")
+_BREAKS = frozenset({qn("w:br"), qn("w:cr")})
+# Block containers Word lets wrap paragraphs, tables, rows and cells.
+_WRAPPERS = frozenset({qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml"), qn("w:smartTag")})
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+# What Word does not show: deleted and moved-away text, a text box's fallback copy, properties.
+_HIDDEN = frozenset(
+    {qn("w:del"), qn("w:moveFrom"), qn("w:pPr"), qn("w:rPr"), qn("w:instrText"), qn("w:delText"), f"{_MC}Fallback"}
+)
 
 
 def is_word_package(names: list[str]) -> bool:
@@ -70,31 +77,76 @@ def document_lines(document: docx.document.Document) -> tuple[list[str], list[st
     lines: list[str] = []
     places: list[str] = []
     paragraphs = tables = 0
-    for element in _blocks(document.element.body):
+    for element in _children(document.element.body, (_P, _TBL)):
         if element.tag == _P:
             paragraphs += 1
-            for text in Paragraph(element, document).text.split("\n"):
+            for text in paragraph_text(element).split("\n"):
                 lines.append(text.replace("\t", " "))
                 places.append(f"第 {paragraphs} 段")
         else:
             tables += 1
-            for r, row in enumerate(_rows(Table(element, document)), 1):
+            for r, row in enumerate(_rows(element), 1):
                 lines.extend(row)
                 places.extend([f"第 {tables} 个表格第 {r} 行"] * len(row))
     return lines, places
 
 
-def _blocks(parent: BaseOxmlElement) -> Iterator[BaseOxmlElement]:
-    """Yield the body's paragraphs and tables in order, also those inside content controls."""
+def paragraph_text(p: BaseOxmlElement) -> str:
+    """Return the text Word shows for the paragraph ``p``, with all tracked changes accepted.
+
+    python-docx's ``Paragraph.text`` reads only the runs directly in the paragraph, so it misses
+    tracked insertions, content controls, fields and hyperlinks' nested runs; this walks them all.
+    Deleted and moved-away text, and the fallback copy of a text box, are not shown by Word.
+    """
+    out: list[str] = []
+    _collect(p, out)
+    return "".join(out)
+
+
+def _collect(element: BaseOxmlElement, out: list[str]) -> None:
+    for child in element.iterchildren():
+        tag = child.tag
+        if tag == _T:
+            out.append(child.text or "")
+        elif tag == _TAB:
+            out.append("\t")
+        elif tag in _BREAKS:
+            out.append("\n")
+        elif tag == _P:
+            # A paragraph inside a text box starts a line of its own.
+            if out:
+                out.append("\n")
+            _collect(child, out)
+        elif tag not in _HIDDEN:
+            _collect(child, out)
+
+
+def _children(parent: BaseOxmlElement, tags: tuple[str, ...]) -> Iterator[BaseOxmlElement]:
+    """Yield the children of ``parent`` with one of ``tags``, also those inside content controls."""
     for child in parent.iterchildren():
-        if child.tag in (_P, _TBL):
+        if child.tag in tags:
             yield child
-        elif child.tag == _SDT:
-            for content in child.iterchildren(_SDT_CONTENT):
-                yield from _blocks(content)
+        elif child.tag in _WRAPPERS:
+            yield from _children(child, tags)
 
 
-def _rows(table: Table) -> Iterator[list[str]]:
+def _cell_lines(tc: BaseOxmlElement) -> list[str]:
+    """Return a cell's text lines: its paragraphs, and a nested table's rows with cells joined by spaces."""
+    lines: list[str] = []
+    for element in _children(tc, (_P, _TBL)):
+        if element.tag == _P:
+            lines.extend(paragraph_text(element).split("\n"))
+        else:
+            lines.extend(" ".join(row) for row in _nested_rows(element))
+    return [t.replace("\t", " ") for t in lines if t.strip()] or [""]
+
+
+def _nested_rows(tbl: BaseOxmlElement) -> Iterator[list[str]]:
+    for tr in _children(tbl, (_TR,)):
+        yield [" ".join(_cell_lines(tc)) for tc in _children(tr, (_TC,))]
+
+
+def _rows(tbl: BaseOxmlElement) -> Iterator[list[str]]:
     """Yield each table row as its text lines: the cells between tabs, as Word's text export does.
 
     A cell's paragraphs go on lines of their own when it is the row's last filled cell (the goal
@@ -102,17 +154,17 @@ def _rows(table: Table) -> Iterator[list[str]]:
     reader takes one line per row, they are joined by a space.
     """
     indicators = False
-    for tr in table._tbl.tr_lst:
-        cells: list[list[str]] = []
-        for tc in tr.tc_lst:
-            if tc.vMerge == "continue":
-                cells.append([""])
-            else:
-                texts = [t.replace("\t", " ") for t in _Cell(tc, table).text.split("\n")]
-                cells.append([t for t in texts if t.strip()] or [""])
+    for tr in _children(tbl, (_TR,)):
+        cells = [[""] if _continues_merge(tc) else _cell_lines(tc) for tc in _children(tr, (_TC,))]
         filled = [i for i, c in enumerate(cells) if c[0].strip()]
         last = filled[-1] if filled and not indicators else -1
         head = [" ".join(c) if i != last else c[0] for i, c in enumerate(cells)]
         yield ["\t".join(head), *(cells[last][1:] if last >= 0 else [])]
         if cells and label_key(cells[0][0]) == "一级指标":
             indicators = True
+
+
+def _continues_merge(tc: BaseOxmlElement) -> bool:
+    """Return True for a cell that continues a vertical merge from the row above."""
+    merge = tc.find(f"{_TC_PR}/{_V_MERGE}")
+    return merge is not None and merge.get(_VAL) in (None, "continue")
