@@ -425,7 +425,9 @@ def demo(
 
 @app.command("import")
 def import_cmd(
-    sources: Annotated[list[Path], typer.Argument(help="绩效文本（.txt）或工作簿，可以多个", show_default=False)],
+    sources: Annotated[
+        list[Path], typer.Argument(help="绩效文本（.txt、.docx 或 PDF）或工作簿，可以多个", show_default=False)
+    ],
     out: Annotated[
         Path,
         typer.Option(

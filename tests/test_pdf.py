@@ -76,6 +76,13 @@ def test_cli_inspects_a_pdf(pdf: Path, seed: ReadResult) -> None:
     assert f'"unit_code": "{seed.department.unit_code}"' in done.stdout
 
 
+def test_import_turns_a_pdf_into_a_department_workbook(pdf: Path, seed: ReadResult, tmp_path: Path) -> None:
+    book = tmp_path / "单位.xlsx"
+    done = runner.invoke(app, ["import", str(pdf), "-o", str(book)])
+    assert done.exit_code == 0, done.output
+    assert public_department(read_source(book).department) == public_department(seed.department)
+
+
 def _minimal_pdf(content: bytes = b"", *, deflated: bool = False) -> bytes:
     """Return a valid one-page PDF whose page draws ``content`` (nothing: a scan without OCR)."""
     flate = b" /Filter /FlateDecode" if deflated else b""
