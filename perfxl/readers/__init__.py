@@ -7,13 +7,14 @@ from pathlib import Path
 
 from perfxl.errors import SourceError
 from perfxl.model import ReadResult
-from perfxl.readers.pdf import PDF_MAGIC, read_pdf
 from perfxl.readers.published import read_published
-from perfxl.readers.word import is_word_package, read_word
 from perfxl.readers.workbook import read_workbook
 
 _ZIP = b"PK\x03\x04"
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_PDF = b"%PDF-"
+# The main part of a Word document (.docx, .docm), by which a zip is told from a workbook.
+WORD_DOCUMENT_PART = "word/document.xml"
 
 
 def read_source(path: Path) -> ReadResult:
@@ -28,12 +29,18 @@ def read_source(path: Path) -> ReadResult:
         raise SourceError(name, "文件不存在") from None
     except OSError as exc:
         raise SourceError(name, f"无法读取文件：{exc.strerror or exc}") from None
+    # The Word and PDF readers load python-docx and pdfplumber (a fifth of a second): only
+    # when a document comes, never in the consolidation workers, which import this package.
     if head.startswith(_ZIP):
         if _is_word(path):
+            from perfxl.readers.word import read_word
+
             return read_word(path)
         # An .xlsx/.xlsm; read_workbook rejects other zip files with its own message.
         return read_workbook(path)
-    if head.startswith(PDF_MAGIC):
+    if head.startswith(_PDF):
+        from perfxl.readers.pdf import read_pdf
+
         return read_pdf(path)
     if head.startswith(_OLE):
         raise SourceError(
@@ -46,6 +53,6 @@ def _is_word(path: Path) -> bool:
     """Return True when the zip at ``path`` is a Word document (its directory only is read)."""
     try:
         with zipfile.ZipFile(path) as zf:
-            return is_word_package(zf.namelist())
+            return WORD_DOCUMENT_PART in zf.namelist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         return False

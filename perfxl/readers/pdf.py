@@ -42,7 +42,6 @@ from perfxl.readers.published import parse_published
 from perfxl.readers.safety import Limits, read_bytes
 from perfxl.textnorm import label_key
 
-PDF_MAGIC = b"%PDF-"
 PDF_LIMITS = Limits(max_file_bytes=64 << 20, max_total_bytes=512 << 20)
 MAX_PAGES = 2000
 BOMB = "疑似压缩炸弹：PDF 中的数据流解压后超过 {size} MB，远超正常文档，未读取"

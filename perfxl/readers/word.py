@@ -25,12 +25,12 @@ from docx.oxml.xmlchemy import BaseOxmlElement
 
 from perfxl.errors import SourceError
 from perfxl.model import ReadResult
+from perfxl.readers import WORD_DOCUMENT_PART
 from perfxl.readers.published import parse_published
 from perfxl.readers.safety import Limits, check_directory, read_bytes
 from perfxl.textnorm import label_key
 
 WORD_LIMITS = Limits(max_total_bytes=256 << 20, max_part_bytes=128 << 20)
-DOCUMENT_PART = "word/document.xml"
 CORRUPT = "Word 文档已损坏或不完整（{error}）；请用 Word 或 WPS 打开后另存为 .docx"
 NOT_DOCUMENT = "压缩包中没有 Word 正文（word/document.xml），不是 .docx 文档"
 _P, _TBL, _TR, _TC, _T, _TAB = (qn(f"w:{tag}") for tag in ("p", "tbl", "tr", "tc", "t", "tab"))
@@ -45,11 +45,6 @@ _HIDDEN = frozenset(
 )
 
 
-def is_word_package(names: list[str]) -> bool:
-    """Return True when the zip entry ``names`` are those of a Word document."""
-    return DOCUMENT_PART in names
-
-
 def read_word(path: Path, limits: Limits = WORD_LIMITS) -> ReadResult:
     """Return the department read from the Word document at ``path``, or raise SourceError."""
     file = str(path)
@@ -59,7 +54,7 @@ def read_word(path: Path, limits: Limits = WORD_LIMITS) -> ReadResult:
             names = list(check_directory(zf, file, limits, kind="文档"))
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         raise SourceError(file, "文件不完整或已损坏（压缩包无法打开）；请重新获取该文件") from None
-    if not is_word_package(names):
+    if WORD_DOCUMENT_PART not in names:
         raise SourceError(file, NOT_DOCUMENT)
     try:
         document = docx.Document(io.BytesIO(data))
