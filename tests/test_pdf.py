@@ -76,6 +76,15 @@ def test_cli_inspects_a_pdf(pdf: Path, seed: ReadResult) -> None:
     assert f'"unit_code": "{seed.department.unit_code}"' in done.stdout
 
 
+def test_a_pdf_without_ruled_tables_is_read_as_extracted_text(tmp_path: Path) -> None:
+    # 遵化's text came out of a PDF: printed again as plain lines, without any table rules, it
+    # must read through the reader's own layout for PDF text, as the text itself does.
+    text = tmp_path / "遵化.txt"
+    text.write_bytes(SEEDS[1].read_bytes())
+    (printed,) = convert(text, "pdf", tmp_path / "out")
+    assert public_department(read_source(printed).department) == public_department(read_source(SEEDS[1]).department)
+
+
 def test_import_turns_a_pdf_into_a_department_workbook(pdf: Path, seed: ReadResult, tmp_path: Path) -> None:
     book = tmp_path / "单位.xlsx"
     done = runner.invoke(app, ["import", str(pdf), "-o", str(book)])
