@@ -39,6 +39,7 @@ _INDICATOR_SPANS = ((0, 0), (1, 1), (2, 2), (3, 4), (5, 5), (6, 6))
 # Characters XML 1.0 cannot hold; a workbook cell may carry them (Excel's _x0007_ escapes).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CENT = Decimal("0.01")
+TOC_HINT = "（目录：在此处单击右键，选择「更新域」，即生成带页码的目录）"
 
 
 def document_title(dept: Department) -> str:
@@ -85,6 +86,7 @@ def write_document(dept: Department, path: Path) -> Path:
     props.created = props.modified = datetime.now().replace(microsecond=0)
     props.revision = 1
     _paragraph(doc, document_title(dept), "Title")
+    _contents(doc)
     if dept.overall_goal or dept.sub_goals or dept.safeguards:
         _part1(doc, dept)
     if dept.projects:
@@ -172,6 +174,35 @@ def _paragraph(doc: Document, text: str, style: str = "Normal") -> Paragraph:
     """Add one paragraph per line of ``text`` (a line break in the model is a new paragraph); return the last."""
     paragraphs = [doc.add_paragraph(line, style=style) for line in _clean(text).split("\n")]
     return paragraphs[-1]
+
+
+def _contents(doc: Document) -> None:
+    """Add the 目录 page: a Word table-of-contents field over the part and project headings.
+
+    Its page numbers exist only once Word lays the document out, so the field holds a hint until
+    the user updates it (right click → 更新域); asking Word to update fields on open would greet
+    every user with a security prompt instead.
+    """
+    # Word keeps a TOC Heading out of the contents it heads.
+    doc.add_paragraph("目  录", style="TOC Heading")
+    paragraph = doc.add_paragraph(style="Normal")
+    paragraph.paragraph_format.first_line_indent = Pt(0)
+    run = paragraph.add_run()
+    for kind, text in (("begin", None), (None, ' TOC \\o "1-2" \\h \\z \\u '), ("separate", None)):
+        if kind is None:
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = text
+            run._r.append(instr)
+        else:
+            char = OxmlElement("w:fldChar")
+            char.set(qn("w:fldCharType"), kind)
+            run._r.append(char)
+    paragraph.add_run(TOC_HINT)
+    end = OxmlElement("w:fldChar")
+    end.set(qn("w:fldCharType"), "end")
+    paragraph.add_run()._r.append(end)
+    doc.add_page_break()
 
 
 def _part1(doc: Document, dept: Department) -> None:
