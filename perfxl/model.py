@@ -21,7 +21,7 @@ PLAN_CHECKPOINTS: tuple[str, str, str, str] = ("3月底", "6月底", "10月底",
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """Where a value was read: a file plus a sheet and A1 cell, a line number, or a place in a Word document."""
+    """Where a value was read: a file plus a sheet and A1 cell, a line number, or a place in a Word or PDF document."""
 
     # A plain frozen dataclass, not a pydantic model: the readers make one per cell read
     # (~1,000 per department workbook) and pydantic's validating constructor was a sixth of

@@ -134,7 +134,7 @@ def read_published(path: Path) -> ReadResult:
 def parse_published(text: str, file: str, places: Sequence[str] | None = None) -> ReadResult:
     """Return the department read from the published document ``text``; ``file`` names it in messages.
 
-    ``places`` describes each line of ``text`` (for a text rendered from a Word document, where a
+    ``places`` describes each line of ``text`` (for a text rendered from a Word or PDF document, where a
     line number would point nowhere); locations and messages then name those places instead.
     """
     return _Reader(text, file, places).read()
