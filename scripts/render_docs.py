@@ -1,5 +1,6 @@
 """Render the documentation screenshots from the 承德 example: the project sheet with the most
-errors and its validation marks, 部门汇总 with its chart, and the top of 校验结果.
+errors and its validation marks, 部门汇总 with its chart, the top of 校验结果, and the first
+project table of the Word document ``perfxl export`` writes from the workbook.
 
 Run from anywhere: ``python scripts/render_docs.py``. Needs LibreOffice (``soffice``), poppler
 (``pdftoppm``) and CJK fonts (fonts-noto-cjk). LibreOffice recalculates every formula on load,
@@ -24,6 +25,7 @@ from perfxl.readers import read_source  # noqa: E402
 from perfxl.rules import validate  # noqa: E402
 from perfxl.writers.opc import Package, Workbook  # noqa: E402
 from perfxl.writers.package import write_findings, write_rollup  # noqa: E402
+from perfxl.writers.word import write_document  # noqa: E402
 from perfxl.writers.workbook import write_department_workbook  # noqa: E402
 from tests.lo import convert  # noqa: E402
 
@@ -33,6 +35,7 @@ DPI = 80
 # One PDF page per sheet, so page n is the n-th sheet (hidden ones included).
 PDF_FILTER = 'pdf:calc_pdf_Export:{"SinglePageSheets":{"type":"boolean","value":"true"}}'
 PROJECT_SHOT = "project-sheet.png"
+DOCUMENT_SHOT = "document-page.png"
 # Sheet → (image name, height limit in pixels or None for the whole sheet).
 SHOTS: dict[str, tuple[str, int | None]] = {
     SUMMARY_SHEET: ("summary-sheet.png", None),
@@ -67,7 +70,28 @@ def render(out: Path = OUT) -> list[Path]:
                 check=True,
             )  # fmt: skip
             written.append(target)
+        written.append(_document_page(write_document(result.department, tmp / "chengde.docx"), tmp, out))
     return written
+
+
+def _document_page(document: Path, tmp: Path, out: Path) -> Path:
+    """Render the first page of ``document`` that holds a project's 绩效目标表; return the PNG."""
+    pdf = convert(document, "pdf", tmp / "document")[0]
+    page = 1
+    while True:
+        text = subprocess.run(
+            ["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        if "项目编码" in text:
+            break
+        page += 1
+    target = out / DOCUMENT_SHOT
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", str(DPI), "-f", str(page), "-l", str(page), "-singlefile", str(pdf),
+         str(target.with_suffix(""))],
+        check=True,
+    )  # fmt: skip
+    return target
 
 
 if __name__ == "__main__":
