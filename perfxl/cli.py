@@ -181,10 +181,12 @@ def rollup_cmd(book: BookArg, config: ConfigOpt = None, output: CopyOpt = None) 
 
 @app.command("export")
 def export_cmd(
-    source: SourceArg,
+    sources: Annotated[
+        list[Path], typer.Argument(help="部门工作簿（或绩效文本），可以多个", show_default=False)
+    ],
     out: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Word 文档（.docx），默认写在来源旁边"),
+        typer.Option("--output", "-o", help="一个 .docx 文件，或一个文件夹（每个来源一个 .docx）；默认写在来源旁边"),
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -192,31 +194,70 @@ def export_cmd(
 
     文档包括部门整体绩效目标和每个项目的绩效目标表；写出前按规则校验，有错误时提示先修正。
     """
-    from perfxl.writers.word import default_document_path, write_document
+    from perfxl.writers.word import default_document_path
 
     cfg = _config(config)
-    target = out or default_document_path(source)
-    if target.suffix.lower() != ".docx":
-        err_console.print(f"[bold red]输出有误[/] {target} 应以 .docx 结尾")
+    planned = _planned(sources, out, ".docx", default_document_path)
+    written = [_export_one(source, target, cfg) for source, target in planned if target is not None]
+    raise typer.Exit(EXIT_OK if all(written) and all(t for _, t in planned) else EXIT_UNREADABLE)
+
+
+def _planned(
+    sources: list[Path], out: Path | None, suffix: str, beside: Callable[[Path], Path] | None = None
+) -> list[tuple[Path, Path | None]]:
+    """Return each source with the file to write it to, or None (said why) where that must not happen.
+
+    ``out`` is one file with ``suffix`` (for one source), a folder (one file per source, named
+    after it), or None for commands that have ``beside`` name the file next to its source. A bad
+    ``out`` ends the command with exit code 2.
+    """
+    to_file = out is not None and out.suffix.lower() == suffix and not out.is_dir()
+    if out is not None and not to_file and (out.is_file() or out.suffix):
+        err_console.print(f"[bold red]输出有误[/] {out} 应以 {suffix} 结尾，或是一个文件夹")
         raise typer.Exit(EXIT_UNREADABLE)
-    if target.resolve() == source.resolve():
-        err_console.print(f"[bold red]输出有误[/] 输出 {target} 会覆盖来源文件本身")
+    if to_file and len(sources) > 1:
+        err_console.print(f"[bold red]输出有误[/] 有多个来源时，-o 应为文件夹（每个来源写一个 {suffix}）")
         raise typer.Exit(EXIT_UNREADABLE)
-    result = _read(source)
+    planned: list[tuple[Path, Path | None]] = []
+    taken: set[Path] = set()
+    for source in sources:
+        if out is None:
+            assert beside is not None, "a command without -o names its outputs beside the sources"
+            target = beside(source)
+        else:
+            target = out if to_file else out / f"{source.stem}{suffix}"
+        if target.resolve() in taken or target.resolve() == source.resolve():
+            reason = "与前面的来源同名" if target.resolve() in taken else "会覆盖来源文件本身"
+            err_console.print(f"[bold red]未写出[/] {source}：输出 {target} {reason}")
+            planned.append((source, None))
+            continue
+        taken.add(target.resolve())
+        planned.append((source, target))
+    return planned
+
+
+def _export_one(source: Path, target: Path, cfg: Config) -> bool:
+    """Write ``source`` as the published document at ``target``; print the outcome and return whether it was written."""
+    from perfxl.writers.word import write_document
+
+    try:
+        result = read_source(source)
+    except SourceError as exc:
+        err_console.print(f"[bold red]无法读取[/] {exc}")
+        return False
     findings = validate(result, cfg)
     try:
         write_document(result.department, target)
     except OSError as exc:
         hint = "（文档是否正在 Word 或 WPS 中打开？）" if isinstance(exc, PermissionError) else ""
         err_console.print(f"[bold red]无法写入[/] {target}：{exc.strerror or exc}{hint}")
-        raise typer.Exit(EXIT_UNREADABLE) from None
+        return False
     console.print(f"{source} → [bold]{target}[/]（{len(result.department.projects)} 个项目）")
-    errors = sum(f.severity.value == "error" for f in findings)
-    if errors:
+    if any(f.severity.value == "error" for f in findings):
         console.print(
-            f"[yellow]注意[/] 校验发现 {summary_line(findings)}；发布前请先修正错误"
-            f"（perfxl validate {source} 查看）"
+            f"[yellow]注意[/] 校验发现 {summary_line(findings)}；发布前请先修正错误（perfxl validate {source} 查看）"
         )
+    return True
 
 
 # --- consolidate -------------------------------------------------------------------------------
@@ -440,23 +481,11 @@ def import_cmd(
     """把公开的绩效文本转换为部门工作簿：部门页 + 每个项目一张绩效目标表。"""
     from perfxl.writers.workbook import write_department_workbook
 
-    suffix = out.suffix.lower()
-    if suffix == ".xlsm":
+    if out.suffix.lower() == ".xlsm":
         raise typer.Exit(_import_xlsm(sources, out))
-    to_file = suffix == ".xlsx" and not out.is_dir()
-    if to_file and len(sources) > 1:
-        err_console.print("[bold red]输出有误[/] 有多个来源时，-o 应为文件夹（每个来源写一个 .xlsx）")
-        raise typer.Exit(EXIT_UNREADABLE)
-    if not to_file and (out.is_file() or (suffix and not out.is_dir())):
-        err_console.print(f"[bold red]输出有误[/] {out} 应为 .xlsx 文件或文件夹")
-        raise typer.Exit(EXIT_UNREADABLE)
     failed = False
-    written: set[Path] = set()
-    for source in sources:
-        target = out if to_file else out / f"{source.stem}.xlsx"
-        if target.resolve() in written or target.resolve() == source.resolve():
-            reason = "与前面的来源同名" if target.resolve() in written else "会覆盖来源文件本身"
-            err_console.print(f"[bold red]未写出[/] {source}：输出 {target} {reason}")
+    for source, target in _planned(sources, out, ".xlsx"):
+        if target is None:
             failed = True
             continue
         try:
@@ -471,7 +500,6 @@ def import_cmd(
             err_console.print(f"[bold red]无法写入[/] {target}：{exc.strerror or exc}")
             failed = True
             continue
-        written.add(target.resolve())
         console.print(f"{source} → [bold]{target}[/]（{len(result.department.projects)} 个项目）")
     raise typer.Exit(EXIT_UNREADABLE if failed else EXIT_OK)
 

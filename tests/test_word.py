@@ -235,6 +235,21 @@ def test_export_warns_when_errors_remain_and_leaves_the_source(tmp_path: Path) -
     assert read_source(tmp_path / "out" / "遵化.docx").department.unit_code == "471001"
 
 
+def test_export_many_into_a_folder_and_report_the_unreadable(tmp_path: Path) -> None:
+    bad = tmp_path / "坏.xlsx"
+    bad.write_bytes(b"not a workbook")
+    out = tmp_path / "文本"
+    done = runner.invoke(app, ["export", str(SEEDS[0]), str(SEEDS[1]), str(bad), "-o", str(out)])
+    assert done.exit_code == 2
+    assert "无法读取" in done.output and "坏.xlsx" in done.output
+    assert sorted(p.name for p in out.iterdir()) == ["chengde-2025.docx", "zunhua-2025.docx"]
+    assert read_source(out / "zunhua-2025.docx").department.unit_code == "471001"
+    twice = runner.invoke(app, ["export", str(SEEDS[0]), str(SEEDS[0]), "-o", str(tmp_path / "again")])
+    assert twice.exit_code == 2 and "与前面的来源同名" in twice.output
+    one_file = runner.invoke(app, ["export", str(SEEDS[0]), str(SEEDS[1]), "-o", str(tmp_path / "x.docx")])
+    assert one_file.exit_code == 2 and "-o 应为文件夹" in one_file.output
+
+
 @pytest.mark.parametrize(
     ("target", "message"),
     [("x.xlsx", "应以 .docx 结尾"), ("same", "会覆盖来源文件本身")],
