@@ -92,8 +92,11 @@ def test_import_turns_a_pdf_into_a_department_workbook(pdf: Path, seed: ReadResu
     assert public_department(read_source(book).department) == public_department(seed.department)
 
 
-def _minimal_pdf(content: bytes = b"", *, deflated: bool = False) -> bytes:
-    """Return a valid one-page PDF whose page draws ``content`` (nothing: a scan without OCR)."""
+def _minimal_pdf(content: bytes = b"", *, deflated: bool = False, image: bytes = b"") -> bytes:
+    """Return a valid one-page PDF whose page draws ``content`` (nothing: a scan without OCR).
+
+    ``image`` adds an image XObject with those deflated pixels, which the page does not draw.
+    """
     flate = b" /Filter /FlateDecode" if deflated else b""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -101,6 +104,11 @@ def _minimal_pdf(content: bytes = b"", *, deflated: bool = False) -> bytes:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
         b"<< /Length %d%s >>\nstream\n%s\nendstream" % (len(content), flate, content),
     ]
+    if image:
+        objects.append(
+            b"<< /Type /XObject /Subtype /Image /Width 8192 /Height 8192 /ColorSpace /DeviceRGB"
+            b" /BitsPerComponent 8 /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(image), image)
+        )
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for n, body in enumerate(objects, 1):
@@ -111,6 +119,20 @@ def _minimal_pdf(content: bytes = b"", *, deflated: bool = False) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
     return bytes(out)
+
+
+def _deflated_zeros(megabytes: int) -> bytes:
+    packer = zlib.compressobj(9)
+    zeros = bytes(1 << 20)
+    return b"".join(packer.compress(zeros) for _ in range(megabytes)) + packer.flush()
+
+
+def test_a_large_image_is_not_taken_for_a_bomb(tmp_path: Path) -> None:
+    # 640 MB of pixels: reading text never decodes them, so only the missing text is reported.
+    path = tmp_path / "图片.pdf"
+    path.write_bytes(_minimal_pdf(image=_deflated_zeros(640)))
+    with pytest.raises(SourceError, match="PDF 中没有可提取的文字"):
+        read_source(path)
 
 
 @pytest.mark.parametrize(
@@ -124,11 +146,11 @@ def _minimal_pdf(content: bytes = b"", *, deflated: bool = False) -> bytes:
 )
 def test_broken_encrypted_and_scanned_pdfs_say_why(pdf: Path, tmp_path: Path, make: str, message: str) -> None:
     if make == "bomb":
-        packer = zlib.compressobj(9)
-        zeros = bytes(1 << 24)
-        content = b"".join(packer.compress(zeros) for _ in range(40)) + packer.flush()
         path = tmp_path / "炸弹.pdf"
-        path.write_bytes(_minimal_pdf(content, deflated=True))
+        # Disguised: a comment in the content stream's dictionary claims it is an image.
+        pdf_bytes = _minimal_pdf(_deflated_zeros(640), deflated=True)
+        disguise = b" /Filter /FlateDecode %/Subtype /Image\n>>"
+        path.write_bytes(pdf_bytes.replace(b" /Filter /FlateDecode >>", disguise, 1))
     elif make == "truncated":
         path = tmp_path / "坏.pdf"
         path.write_bytes(pdf.read_bytes()[: pdf.stat().st_size // 2])

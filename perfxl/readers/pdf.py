@@ -47,6 +47,10 @@ MAX_PAGES = 2000
 BOMB = "疑似压缩炸弹：PDF 中的数据流解压后超过 {size} MB，远超正常文档，未读取"
 _STREAM = re.compile(rb"(?<!end)stream\r?\n")
 _PIECE = 1 << 20
+# How far before a stream its dictionary may start, and how an image's dictionary says so.
+_DICT_REACH = 2048
+_IMAGE = re.compile(rb"/Subtype\s*/Image\b")
+_COMMENT = re.compile(rb"%[^\r\n]*")
 ENCRYPTED = "PDF 文件设有密码（已加密），无法读取；请提供未加密的文件"
 CORRUPT = "PDF 文件已损坏或无法解析（{error}）"
 NO_TEXT = "PDF 中没有可提取的文字（可能是扫描件或图片），无法读取；请提供 Word 文档或可复制文字的 PDF"
@@ -106,10 +110,15 @@ def check_streams(data: bytes, file: str, budget: int) -> None:
     pdfminer inflates every stream it reads whole, in memory, so a few MB of deflated zeros
     would take gigabytes. No PDF library offers a bounded pre-flight, so this one is written
     here: it inflates each ``stream … endstream`` in bounded pieces, keeping only the count.
-    Streams that are not deflated (JPEG images) fail to inflate and count nothing.
+    Streams that are not deflated (JPEG images) fail to inflate and count nothing; images are
+    skipped, since reading text never decodes them.
     """
     total = 0
     for match in _STREAM.finditer(data):
+        head = data[max(0, match.start() - _DICT_REACH) : match.start()]
+        # Comments are stripped first: "%/Subtype /Image" must not pass a content stream off as an image.
+        if _IMAGE.search(_COMMENT.sub(b"", head[head.rfind(b" obj") + 1 :])):
+            continue
         end = data.find(b"endstream", match.end())
         segment = data[match.end() : end if end >= 0 else len(data)]
         inflater = zlib.decompressobj()
