@@ -11,3 +11,6 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+
+# The Word and PDF tests' ``seed`` fixture.
+pytest_plugins = ["tests.documents"]
