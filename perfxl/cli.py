@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import zipfile
 from collections.abc import Callable
 from decimal import Decimal
@@ -26,6 +24,7 @@ from perfxl.readers import read_source
 from perfxl.report import findings_document, print_department, print_findings, rules_markdown, summary_line
 from perfxl.rules import RULES, validate
 from perfxl.tables import Status
+from perfxl.writers.files import replacing
 from perfxl.writers.package import clear_findings, write_findings, write_rollup
 
 app = typer.Typer(
@@ -88,16 +87,9 @@ def _config(path: Path | None) -> Config:
 
 def write_json(document: Any, path: Path) -> None:
     """Write ``document`` as UTF-8 JSON next to ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, ensure_ascii=False, indent=2)
-            fh.write("\n")
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
+        json.dump(document, fh, ensure_ascii=False, indent=2)
+        fh.write("\n")
 
 
 def _emit_json(document: Any, output: Path | None) -> None:

@@ -228,8 +228,7 @@ def discover(inputs: Sequence[Path], *, exclude: Sequence[Path] = ()) -> tuple[l
                 dirs.sort()
                 found += [Path(folder) / n for n in names if _spreadsheet_name(n)]
             for path in sorted(found):
-                if not _our_temporary(path, exclude):
-                    take(path)
+                take(path)
         elif item.exists():
             take(item)
         else:
@@ -240,11 +239,6 @@ def discover(inputs: Sequence[Path], *, exclude: Sequence[Path] = ()) -> tuple[l
 def _spreadsheet_name(name: str) -> bool:
     # Office writes ~$name.xlsx lock files next to open workbooks; they are not inputs.
     return not name.startswith("~$") and Path(name).suffix.lower() in SPREADSHEET_SUFFIXES
-
-
-def _our_temporary(path: Path, outputs: Sequence[Path]) -> bool:
-    """Return True for a temporary file of one of our outputs (a run still going, or one killed)."""
-    return any(path.parent.resolve() == o.parent.resolve() and path.name.startswith(f".{o.stem}.") for o in outputs)
 
 
 # --- one file (runs in a worker process) --------------------------------------------------------

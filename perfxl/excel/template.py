@@ -38,6 +38,7 @@ from perfxl.excel.vba import (
     vba_project,
 )
 from perfxl.model import Department, Project
+from perfxl.writers.files import replacing
 from perfxl.writers.workbook import MacroBook, write_department_workbook
 
 # The version the embedded xlwings module is written for; pyproject pins the same.
@@ -151,17 +152,11 @@ def _with_ribbon(built: Path, path: Path) -> None:
         for name, data in parts
     ]
     parts.append((RIBBON_PART, RIBBON.read_bytes()))
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}{path.suffix}")
-    try:
-        with zipfile.ZipFile(tmp, "w") as zf:
-            for name, data in parts:
-                info = zipfile.ZipInfo(name, ZIP_DATE)
-                # Entry metadata as Excel writes it, the same on every platform.
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 0
-                info.external_attr = 0
-                zf.writestr(info, data)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp, zipfile.ZipFile(tmp, "w") as zf:
+        for name, data in parts:
+            info = zipfile.ZipInfo(name, ZIP_DATE)
+            # Entry metadata as Excel writes it, the same on every platform.
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 0
+            info.external_attr = 0
+            zf.writestr(info, data)

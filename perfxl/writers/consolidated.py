@@ -15,12 +15,10 @@ target and renamed into place.
 from __future__ import annotations
 
 import io
-import os
 import re
 import shutil
 import tempfile
 import time
-import uuid
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +45,7 @@ from perfxl.tables import (
     kind,
 )
 from perfxl.writers.cells import write_text
+from perfxl.writers.files import put_in_place, temporary_beside
 from perfxl.writers.sheetxml import RowRenderer, numbered
 from perfxl.writers.workbook import FONT, MONEY_FORMAT, PERCENT_FORMAT, setup_print
 
@@ -219,7 +218,7 @@ class _Parquet:
         fields = [(c, types.get(k, pa.float64())) for c, k in zip(self.columns, self.kinds, strict=True)]
         self.schema = pa.schema(fields)
         self.path = folder / f"{name}.parquet"
-        self.tmp = folder / f".{name}.{uuid.uuid4().hex[:12]}.parquet.tmp"
+        self.tmp = temporary_beside(self.path)
         self.writer = pq.ParquetWriter(str(self.tmp), self.schema)
         self.buffer: list[Row] = []
 
@@ -246,7 +245,7 @@ class _Parquet:
     def close(self) -> None:
         self.flush()
         self.writer.close()
-        self.tmp.replace(self.path)
+        put_in_place(self.tmp, self.path)
 
     def abort(self) -> None:
         self.writer.close()
@@ -277,11 +276,8 @@ class ConsolidatedWriter:
         if max_rows < 2:
             raise ValueError("max_rows must leave room for the header and one row")
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         # Created now, so an unwritable target fails before any input is read.
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".xlsx.tmp")
-        os.close(fd)
-        self.tmp = Path(tmp)
+        self.tmp = temporary_beside(path)
         self.tables = {name: _Table(name, max_rows) for name in LONG_TABLES}
         self.parquet: dict[str, _Parquet] = {}
         if parquet_dir is not None:
@@ -322,7 +318,7 @@ class ConsolidatedWriter:
         for table in self.tables.values():
             table.close()
         try:
-            self.tmp.replace(self.path)
+            put_in_place(self.tmp, self.path)
             self.written.path = self.path
         except PermissionError:
             # On Windows, Excel and WPS lock a workbook they have open; someone opening the last

@@ -14,11 +14,8 @@ namespace declarations that ``mc:Ignorable`` needs and change bytes nobody asked
 from __future__ import annotations
 
 import html
-import os
 import posixpath
 import re
-import shutil
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -27,6 +24,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from perfxl.errors import SourceError
+from perfxl.writers.files import replacing
 
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_ENTRIES = 20_000
@@ -362,23 +360,13 @@ class Package:
 
     def save(self, target: Path) -> Path:
         """Write the package to a temporary file beside ``target`` and rename it into place; return ``target``."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            with zipfile.ZipFile(tmp, "w") as zf:
-                for name in self._order:
-                    old = self._infos.get(name)
-                    info = zipfile.ZipInfo(name, old.date_time if old else _ZIP_EPOCH)
-                    info.compress_type = old.compress_type if old else zipfile.ZIP_DEFLATED
-                    info.external_attr = old.external_attr if old else 0o600 << 16
-                    zf.writestr(info, self._data[name])
-            if self.path.exists():
-                shutil.copymode(self.path, tmp)
-            Path(tmp).replace(target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with replacing(target) as tmp, zipfile.ZipFile(tmp, "w") as zf:
+            for name in self._order:
+                old = self._infos.get(name)
+                info = zipfile.ZipInfo(name, old.date_time if old else _ZIP_EPOCH)
+                info.compress_type = old.compress_type if old else zipfile.ZIP_DEFLATED
+                info.external_attr = old.external_attr if old else 0o600 << 16
+                zf.writestr(info, self._data[name])
         return target
 
     # -- relationships ------------------------------------------------------------------------

@@ -9,7 +9,6 @@ stores it so that ``readers.word`` reads every field back, which is what the rou
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +27,7 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 from perfxl.model import PLAN_CHECKPOINTS, Department, Indicator, Project
+from perfxl.writers.files import replacing
 
 BODY_FONT = "仿宋"
 HEADING_FONT = "黑体"
@@ -94,14 +94,8 @@ def write_document(dept: Department, path: Path) -> Path:
         _paragraph(doc, "预算项目绩效目标", "Heading 1")
         for n, project in enumerate(dept.projects, 1):
             _project(doc, n, project, dept)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}{path.suffix}")
-    try:
+    with replacing(path) as tmp:
         doc.save(str(tmp))
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 

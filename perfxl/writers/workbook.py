@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import math
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,6 +72,7 @@ from perfxl.model import Department, Project
 from perfxl.rules.scheme import SCHEMES, Scheme
 from perfxl.textnorm import display_width
 from perfxl.writers.cells import write_text
+from perfxl.writers.files import replacing
 
 FONT = "宋体"
 LINE_HEIGHT = 14.5
@@ -132,10 +132,7 @@ def write_department_workbook(
         raise ValueError(f"{path}: an .xlsm workbook needs a vba_project")
     if (vba_project is not None or macro is not None) and not xlsm:
         raise ValueError(f"{path}: a workbook with a vba_project must end in .xlsm")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A fresh name that XlsxWriter creates itself, so the file gets the user's normal permissions.
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}{path.suffix}")
-    try:
+    with replacing(path) as tmp:
         book = xlsxwriter.Workbook(
             str(tmp),
             {
@@ -155,10 +152,6 @@ def write_department_workbook(
             book.add_vba_project(io.BytesIO(vba_project), is_stream=True)
             book.set_vba_name()
         book.close()
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 

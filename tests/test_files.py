@@ -1,0 +1,116 @@
+"""Every output is written through a temporary file beside it and gets the user's normal permissions.
+
+A consolidated workbook on a bureau's shared drive must open for colleagues: the umask decides
+who may read a new output, as for any document the user saves, and an updated workbook keeps
+the permissions it had.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from perfxl.cli import app
+from perfxl.consolidate import discover
+from perfxl.writers.files import TEMPORARY_SUFFIX, replacing, temporary_beside
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+CHENGDE = EXAMPLES / "chengde-2025.txt"
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def umask() -> Iterator[int]:
+    """Run the test under umask 027 (group may read, others nothing), restoring the old one after."""
+    old = os.umask(0o027)
+    try:
+        yield 0o027
+    finally:
+        os.umask(old)
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture(scope="module")
+def workbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return the 承德 example imported as a department workbook."""
+    path = tmp_path_factory.mktemp("source") / "承德.xlsx"
+    result = runner.invoke(app, ["import", str(CHENGDE), "-o", str(path)])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+# (command, with {src} for the workbook and {out} for the output folder; what it writes)
+OUTPUTS = [
+    (["import", str(CHENGDE), "-o", "{out}/单位.xlsx"], ["单位.xlsx"]),
+    (["import", str(CHENGDE), "-o", "{out}/单位.xlsm"], ["单位.xlsm"]),
+    (["template", "-o", "{out}/template.xlsm"], ["template.xlsm"]),
+    (["inspect", "{src}", "--format", "json", "-o", "{out}/inspect.json"], ["inspect.json"]),
+    (["validate", "{src}", "--format", "json", "-o", "{out}/findings.json"], ["findings.json"]),
+    (["export", "{src}", "-o", "{out}/文本.docx"], ["文本.docx"]),
+    (["rollup", "{src}", "-o", "{out}/汇总副本.xlsx"], ["汇总副本.xlsx"]),
+    (
+        ["consolidate", "{src}", "-o", "{out}/合并.xlsx", "--parquet", "{out}/pq"],
+        ["合并.xlsx", "pq/项目.parquet", "pq/指标.parquet", "pq/来源.parquet"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("command", "written"), OUTPUTS, ids=[c[0] for c, _ in OUTPUTS])
+def test_new_outputs_get_the_umask_permissions(
+    command: list[str], written: list[str], workbook: Path, tmp_path: Path, umask: int
+) -> None:
+    args = [a.format(src=workbook, out=tmp_path) for a in command]
+    result = runner.invoke(app, args)
+    assert result.exit_code in (0, 1), result.output
+    for name in written:
+        assert _mode(tmp_path / name) == 0o666 & ~umask, name
+    leftovers = [p for p in tmp_path.rglob("*") if p.name.endswith(TEMPORARY_SUFFIX)]
+    assert not leftovers
+
+
+def test_replaced_outputs_keep_their_permissions(workbook: Path, tmp_path: Path, umask: int) -> None:
+    copy = tmp_path / "承德.xlsx"
+    copy.write_bytes(workbook.read_bytes())
+    copy.chmod(0o600)
+    before = copy.read_bytes()
+    result = runner.invoke(app, ["validate", str(copy), "--write"])
+    assert result.exit_code == 1, result.output
+    assert copy.read_bytes() != before and _mode(copy) == 0o600
+    merged = tmp_path / "合并.xlsx"
+    for mode in (0o640, 0o604):
+        merged.write_bytes(b"")
+        merged.chmod(mode)
+        result = runner.invoke(app, ["consolidate", str(copy), "-o", str(merged)])
+        assert result.exit_code == 0, result.output
+        assert merged.stat().st_size > 0 and _mode(merged) == mode
+
+
+def test_a_failed_write_leaves_neither_output_nor_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "out.xlsx"
+    with pytest.raises(RuntimeError), replacing(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise RuntimeError("stopped")
+    assert not list(tmp_path.iterdir())
+
+
+def test_temporaries_never_clash_and_are_never_taken_for_inputs(workbook: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "各部门"
+    folder.mkdir()
+    (folder / "承德.xlsx").write_bytes(workbook.read_bytes())
+    # A killed run's temporary stays out; a workbook whose name starts with a dot is still an input.
+    left = temporary_beside(folder / "汇总.xlsx")
+    hidden = folder / ".备份.xlsx"
+    hidden.write_bytes(workbook.read_bytes())
+    assert left.name.startswith(".汇总.") and left.parent == folder
+    assert temporary_beside(folder / "汇总.xlsx") != left
+    files, missing = discover([folder])
+    assert sorted(p.name for p in files) == [".备份.xlsx", "承德.xlsx"] and not missing
