@@ -20,6 +20,9 @@ import faulthandler
 import hashlib
 import multiprocessing
 import os
+import pickle
+import shutil
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,13 +31,14 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
 from perfxl.config import Config
 from perfxl.errors import LOCKED_HINT, SourceError
 from perfxl.model import PLAN_CHECKPOINTS, Finding, ReadResult, Severity
-from perfxl.readers.consolidated import ConsolidatedRows, is_consolidated, read_consolidated
+from perfxl.readers.consolidated import ConsolidatedReader, is_consolidated
 from perfxl.readers.safety import LIMITS, Limits, open_workbook, read_bytes
 from perfxl.readers.workbook import read_workbook
 from perfxl.rules import RULES, validate
@@ -71,6 +75,8 @@ WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 # than silently left out.
 SPREADSHEET_SUFFIXES = WORKBOOK_SUFFIXES | {".xls", ".xlsb", ".xltx", ".xltm", ".xlt", ".et", ".ett", ".ods"}
 CHUNKSIZE = 8
+# Rows of a consolidated input's 指标 or 问题 rendered and spooled at a time.
+SPOOL_BATCH_ROWS = 10_000
 # A file gets this long, plus SECONDS_PER_MB for each MB it holds, before its worker is stopped.
 SECONDS_PER_FILE = 60.0
 SECONDS_PER_MB = 2.0
@@ -94,6 +100,8 @@ class OutputError(Exception):
 
 # (级别, 规则, 来源文件, 单位编码, how many 问题 rows have them): what the ledger needs of 问题.
 IssueCount = tuple[str, str, str, str, int]
+# (table, its rendered rows, the same rows as tuples or none): one batch of 指标 or 问题.
+Batch = tuple[str, list[bytes], list[Row]]
 
 
 @dataclass
@@ -119,11 +127,39 @@ class FileResult:
     """The rendered rows of 项目, 指标 and 问题 (``writers.consolidated.render``)."""
     rejected_below: list[Row] = field(default_factory=list)
     """A consolidated input's 来源 rows of the files its consolidation rejected, 原因 saying so."""
+    spool: str = ""
+    """A consolidated input's 指标 and 问题 instead of ``xml`` and the lists: a file of pickled batches."""
 
     @property
     def ok(self) -> bool:
         """Return True when the file was read."""
         return not self.reason
+
+    def batches(self) -> Iterator[Batch]:
+        """Yield the rows of 指标 and 问题 in order, rendered and as tuples (none without ``keep_rows``).
+
+        A spool is deleted once read.
+        """
+        if not self.spool:
+            yield INDICATORS, self.xml[INDICATORS], self.indicators
+            yield ISSUES, self.xml[ISSUES], self.issues
+            return
+        try:
+            with Path(self.spool).open("rb") as fh:
+                while True:
+                    try:
+                        # Written by this run's own worker into a folder only this user can read.
+                        batch: Batch = pickle.load(fh)
+                    except EOFError:
+                        break
+                    yield batch
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Delete the spool, if any, unread; return None."""
+        if self.spool:
+            Path(self.spool).unlink(missing_ok=True)
 
 
 @dataclass
@@ -265,9 +301,20 @@ def _budget(size: int) -> float:
 
 
 def process_file(
-    file: str, config: Config, limits: Limits = LIMITS, seconds: float | None = None, *, keep_rows: bool = True
+    file: str,
+    config: Config,
+    limits: Limits = LIMITS,
+    seconds: float | None = None,
+    *,
+    keep_rows: bool = True,
+    spool_dir: str | None = None,
 ) -> FileResult:
-    """Return the rendered and compact rows of the workbook ``file``, or a result saying why it was rejected."""
+    """Return the rendered and compact rows of the workbook ``file``, or a result saying why it was rejected.
+
+    A consolidated input's 指标 and 问题 go to a spool file in ``spool_dir`` (the system's
+    temporary folder when None), batch by batch, so neither this process nor the parent ever
+    holds all of a province's rows.
+    """
     # faulthandler's watchdog is a C thread: it stops this worker process even while a reader
     # is stuck inside Rust code that never returns to Python. The parent sees the pool break
     # and finds the file by re-running it alone.
@@ -275,13 +322,15 @@ def process_file(
     if sink is not None:
         faulthandler.dump_traceback_later(seconds or SECONDS_PER_FILE, exit=True, file=sink)
     try:
-        return _process(file, config, limits, seconds, keep_rows)
+        return _process(file, config, limits, seconds, keep_rows, spool_dir)
     finally:
         if sink is not None:
             faulthandler.cancel_dump_traceback_later()
 
 
-def _process(file: str, config: Config, limits: Limits, seconds: float | None, keep_rows: bool) -> FileResult:
+def _process(
+    file: str, config: Config, limits: Limits, seconds: float | None, keep_rows: bool, spool_dir: str | None
+) -> FileResult:
     path = Path(file)
     try:
         data = read_bytes(path, limits)
@@ -296,7 +345,8 @@ def _process(file: str, config: Config, limits: Limits, seconds: float | None, k
         package = open_workbook(data, file, limits)
         with package.zip:
             if is_consolidated(package.sheets):
-                return _rendered(_from_consolidated(file, digest, read_consolidated(package)), keep_rows)
+                with ConsolidatedReader(package) as reader:
+                    return _from_consolidated(file, digest, reader, keep_rows, spool_dir)
             result = read_workbook(path, package=package)
         return _rendered(_from_department(file, digest, result, validate(result, config)), keep_rows)
     except SourceError as exc:
@@ -359,19 +409,27 @@ def _from_department(file: str, digest: str, result: ReadResult, findings: list[
     return FileResult(file, digest, "", False, dept.unit_code, budget, [unit], rows, indicators, issues)
 
 
-def issue_counts(rows: list[Row]) -> list[IssueCount]:
+def _issue_key(row: Row) -> tuple[str, str, str, str]:
+    return row[_I["级别"]], row[_I["规则"]], row[_I["来源文件"]], row[_I["单位编码"]]
+
+
+def issue_counts(rows: Iterable[Row]) -> list[IssueCount]:
     """Return how many of the 问题 ``rows`` there are per (级别, 规则, 来源文件, 单位编码)."""
-    counts = Counter((r[_I["级别"]], r[_I["规则"]], r[_I["来源文件"]], r[_I["单位编码"]]) for r in rows)
-    return [(*key, n) for key, n in counts.items()]
+    return [(*key, n) for key, n in Counter(map(_issue_key, rows)).items()]
+
+
+def _render(file: str, name: str, rows: Iterable[Row]) -> list[bytes]:
+    """Return ``rows`` of the table ``name`` rendered, or raise SourceError for what a sheet cannot hold."""
+    try:
+        return render(name, rows)
+    except ValueError as exc:  # a number that is not finite, or text that is not valid Unicode
+        raise SourceError(file, f"含有无法写入工作簿的内容（{exc}），未汇入") from None
 
 
 def _rendered(result: FileResult, keep_rows: bool) -> FileResult:
     """Return ``result`` with its big tables rendered (their tuples dropped unless ``keep_rows``)."""
-    try:
-        tables = ((PROJECTS, result.projects), (INDICATORS, result.indicators), (ISSUES, result.issues))
-        result.xml = {name: render(name, rows) for name, rows in tables}
-    except ValueError as exc:  # a number that is not finite, or text that is not valid Unicode
-        raise SourceError(result.file, f"含有无法写入工作簿的内容（{exc}），未汇入") from None
+    tables = ((PROJECTS, result.projects), (INDICATORS, result.indicators), (ISSUES, result.issues))
+    result.xml = {name: _render(result.file, name, rows) for name, rows in tables}
     result.indicator_count = len(result.indicators)
     result.issue_counts = issue_counts(result.issues)
     if not keep_rows:
@@ -379,13 +437,33 @@ def _rendered(result: FileResult, keep_rows: bool) -> FileResult:
     return result
 
 
-def _from_consolidated(file: str, digest: str, rows: ConsolidatedRows) -> FileResult:
-    budget = sum((r[_P["预算数"]] for r in rows.projects if r[_P["预算数"]] is not None), Decimal(0))
+def _from_consolidated(
+    file: str, digest: str, reader: ConsolidatedReader, keep_rows: bool, spool_dir: str | None
+) -> FileResult:
+    projects = reader.projects()
+    budget = sum((r[_P["预算数"]] for r in projects if r[_P["预算数"]] is not None), Decimal(0))
     picks = [UNIT_COLUMNS.index(c) for c in ("单位编码", "单位名称", "区划", "预算年度", "来源文件")]
-    units = [tuple(u[i] for i in picks) for u in rows.units]
-    below = [_carried_up(r, file) for r in rows.rejected]
-    return FileResult(file, digest, "", True, "", budget, units, rows.projects, rows.indicators, rows.issues,
-                      rejected_below=below)  # fmt: skip
+    units = [tuple(u[i] for i in picks) for u in reader.units()]
+    below = [_carried_up(r, file) for r in reader.rejected()]
+    result = FileResult(file, digest, "", True, "", budget, units, projects, rejected_below=below)
+    result.xml = {PROJECTS: _render(file, PROJECTS, projects)}
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    fd, result.spool = tempfile.mkstemp(dir=spool_dir, prefix="perfxl-spool-")
+    try:
+        with os.fdopen(fd, "wb") as spool:
+            for name, rows in ((INDICATORS, reader.indicators()), (ISSUES, reader.issues())):
+                while batch := list(islice(rows, SPOOL_BATCH_ROWS)):
+                    if name == INDICATORS:
+                        result.indicator_count += len(batch)
+                    else:
+                        counts.update(map(_issue_key, batch))
+                    spooled: Batch = (name, _render(file, name, batch), batch if keep_rows else [])
+                    pickle.dump(spooled, spool, pickle.HIGHEST_PROTOCOL)
+    except BaseException:
+        result.discard()
+        raise
+    result.issue_counts = [(*key, n) for key, n in counts.items()]
+    return result
 
 
 def _carried_up(row: Row, file: str) -> Row:
@@ -575,6 +653,8 @@ class _Ledger:
             outcome = SourceOutcome(result.file, result.sha256, Status.REJECTED, result.reason)
         else:
             outcome = self._accept(result, writer)
+        if outcome.status is not Status.ACCEPTED:
+            result.discard()
         if result.sha256:
             self.first_by_hash.setdefault(result.sha256, outcome)
         self.sources.append(outcome)
@@ -591,8 +671,8 @@ class _Ledger:
             self._project(source, row)
         self._count_issues(source, result.issue_counts)
         writer.projects(result.xml[PROJECTS], result.projects)
-        writer.indicators(result.xml[INDICATORS], result.indicators)
-        writer.issues(result.xml[ISSUES], result.issues)
+        for name, xml, rows in result.batches():
+            (writer.indicators if name == INDICATORS else writer.issues)(xml, rows)
         self.input_projects += len(result.projects)
         self.input_indicators += result.indicator_count
         self.input_budget += result.budget
@@ -828,9 +908,11 @@ def consolidate(
         raise OutputError(f"无法在 {output.parent} 写入输出文件：{exc.strerror or exc}") from None
     ledger = _Ledger()
     ledger.sources = report.sources
+    # Private to this run (mkdtemp makes it 0700); what a dead worker left in it goes with it.
+    spool_dir = tempfile.mkdtemp(prefix="perfxl-spool-")
     try:
         work = partial(process_file, config=config, limits=limits, seconds=seconds_per_file,
-                       keep_rows=parquet_dir is not None)  # fmt: skip
+                       keep_rows=parquet_dir is not None, spool_dir=spool_dir)  # fmt: skip
         count = workers or os.cpu_count() or 1
         pools = _Pools(worker_memory, start_method)
         for result in _run([str(p) for p in files], work, count, pools, seconds_per_file):
@@ -864,6 +946,8 @@ def consolidate(
     except BaseException:
         writer.abort()
         raise
+    finally:
+        shutil.rmtree(spool_dir, ignore_errors=True)
     report.output = report.written.path
     report.locked = output if report.output != output else None
     report.parquet_dir = parquet_dir

@@ -15,6 +15,7 @@ import re
 import shutil
 import struct
 import subprocess
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+import openpyxl
 import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
@@ -32,6 +34,7 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
+import perfxl.consolidate
 from perfxl.cli import app, console, print_consolidation
 from perfxl.config import Config
 from perfxl.consolidate import NAMED_FILES, SourceOutcome, consolidate
@@ -612,6 +615,47 @@ def test_reconsolidating_the_output_gives_the_same_projects_and_totals(case: Cas
     assert result.exit_code == 0
     assert f"下级汇总工作簿中有 {len(rejected)} 个文件在下级合并时已被拒绝，其数据不在本汇总中" in result.stdout
     assert table(third, "来源")[1:] == below
+
+
+def _spools() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("perfxl-spool-*"))
+
+
+def test_a_consolidated_input_streams_in_batches(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A province merges results of hundreds of thousands of rows; they travel in batches.
+    monkeypatch.setattr(perfxl.consolidate, "SPOOL_BATCH_ROWS", 25)
+    before = _spools()
+    again = tmp_path / "again.xlsx"
+    report = consolidate([case.output], again, workers=1, start_method="fork", parquet_dir=tmp_path / "pq")
+    assert report.exit_code == 0 and report.reconciled
+    assert report.input_indicators == len(table(case.output, "指标")) > 4 * 25
+    for name in ("项目", "指标", "问题", "单位"):
+        assert table(again, name) == table(case.output, name), name
+        assert pq.read_table(tmp_path / "pq" / f"{name}.parquet").num_rows == len(table(again, name)), name
+    assert _spools() == before
+
+
+def test_a_bad_value_deep_in_a_consolidated_input_rejects_that_file_alone(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(perfxl.consolidate, "SPOOL_BATCH_ROWS", 25)
+    book = openpyxl.load_workbook(case.output)
+    sheet = book["指标"]
+    column = [c.value for c in sheet[1]].index("数值") + 1
+    last = sheet.max_row
+    sheet.cell(last, column, "很多")
+    bad = tmp_path / "坏的汇总.xlsx"
+    book.save(bad)
+    before = _spools()
+    report = consolidate([bad, case.accepted[0]], tmp_path / "out.xlsx", workers=1, start_method="fork")
+    assert report.exit_code == 3
+    rejected, accepted = report.sources
+    cell = f"{openpyxl.utils.get_column_letter(column)}{last}"
+    assert rejected.status is Status.REJECTED
+    assert rejected.reason == f"汇总工作簿「指标」表 {cell} 的数值「很多」不是数字"
+    assert accepted.status is Status.ACCEPTED and report.reconciled
+    assert report.input_indicators == len(table(tmp_path / "out.xlsx", "指标"))
+    assert _spools() == before
 
 
 def test_indicators_split_across_sheets_before_the_row_limit(case: Case, tmp_path: Path) -> None:

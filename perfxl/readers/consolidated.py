@@ -5,6 +5,9 @@ are read after their first sheet, and every row keeps the 来源文件 it alread
 cross-file findings are dropped: the consolidation that reads them recomputes them over
 everything it merges. Of 来源 only the rejected files are read: their data is missing below, and
 every level above must be told.
+
+A province merges its cities' results, each holding hundreds of thousands of 指标 and 问题 rows,
+so those two tables are read row by row and never held as Python rows all at once.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
+from types import TracebackType
 from typing import Any
 
 from python_calamine import CalamineError, CalamineWorkbook
@@ -47,45 +50,58 @@ _MESSAGE = ISSUE_COLUMNS.index("说明")
 _STATUS = SOURCE_COLUMNS.index("状态")
 
 
-@dataclass
-class ConsolidatedRows:
-    """The rows of a consolidated workbook, each a tuple in its table's column order."""
-
-    units: list[Row] = field(default_factory=list)
-    projects: list[Row] = field(default_factory=list)
-    indicators: list[Row] = field(default_factory=list)
-    issues: list[Row] = field(default_factory=list)
-    rejected: list[Row] = field(default_factory=list)
-    """The 来源 rows of the files that consolidation rejected."""
-
-
 def is_consolidated(sheet_names: list[str] | dict[str, Any]) -> bool:
     """Return True when the sheet names are those of a consolidated workbook (来源, 项目, 指标)."""
     return set(sheet_names) >= CONSOLIDATED_MARKERS
 
 
-def read_consolidated(package: WorkbookPackage) -> ConsolidatedRows:
-    """Return every row of the consolidated workbook in ``package``, or raise SourceError."""
-    rows = ConsolidatedRows()
-    try:
-        with CalamineWorkbook.from_filelike(io.BytesIO(package.data)) as book:
-            names = list(book.sheet_names)
-            rows.units = list(_table(book, names, UNITS, UNIT_COLUMNS, package.file))
-            rows.projects = list(_table(book, names, PROJECTS, PROJECT_COLUMNS, package.file))
-            rows.indicators = list(_table(book, names, INDICATORS, INDICATOR_COLUMNS, package.file))
-            rows.issues = [
-                row
-                for row in _table(book, names, ISSUES, ISSUE_COLUMNS, package.file)
-                if not (row[_RULE] in CROSS_FILE_RULES and str(row[_MESSAGE]).startswith(CROSS_FILE_PREFIX))
-            ]
-            rows.rejected = [
-                row
-                for row in _table(book, names, SOURCES, SOURCE_COLUMNS, package.file)
-                if row[_STATUS] == Status.REJECTED.value
-            ]
-    except CalamineError as exc:
-        raise SourceError(package.file, f"汇总工作簿已损坏（{exc}）") from None
-    return rows
+class ConsolidatedReader:
+    """A consolidated workbook open for reading: its small tables whole, 指标 and 问题 row by row.
+
+    Every method raises SourceError when the workbook is broken or a column is missing or wrong.
+    """
+
+    def __init__(self, package: WorkbookPackage) -> None:
+        self.file = package.file
+        try:
+            self.book = CalamineWorkbook.from_filelike(io.BytesIO(package.data))
+        except CalamineError as exc:
+            raise SourceError(self.file, f"汇总工作簿已损坏（{exc}）") from None
+        self.names = list(self.book.sheet_names)
+
+    def __enter__(self) -> ConsolidatedReader:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.book.close()
+
+    def units(self) -> list[Row]:
+        """Return the rows of 单位."""
+        return list(self._table(UNITS, UNIT_COLUMNS))
+
+    def projects(self) -> list[Row]:
+        """Return the rows of 项目."""
+        return list(self._table(PROJECTS, PROJECT_COLUMNS))
+
+    def rejected(self) -> list[Row]:
+        """Return the 来源 rows of the files that consolidation rejected."""
+        return [row for row in self._table(SOURCES, SOURCE_COLUMNS) if row[_STATUS] == Status.REJECTED.value]
+
+    def indicators(self) -> Iterator[Row]:
+        """Yield the rows of 指标 and its continuation sheets, in order."""
+        return self._table(INDICATORS, INDICATOR_COLUMNS)
+
+    def issues(self) -> Iterator[Row]:
+        """Yield the rows of 问题 but the cross-file findings, which the merge recomputes."""
+        for row in self._table(ISSUES, ISSUE_COLUMNS):
+            if not (row[_RULE] in CROSS_FILE_RULES and str(row[_MESSAGE]).startswith(CROSS_FILE_PREFIX)):
+                yield row
+
+    def _table(self, table: str, columns: tuple[str, ...]) -> Iterator[Row]:
+        try:
+            yield from _table(self.book, self.names, table, columns, self.file)
+        except CalamineError as exc:
+            raise SourceError(self.file, f"汇总工作簿已损坏（{exc}）") from None
 
 
 def _sheets_of(names: list[str], table: str) -> list[str]:
