@@ -40,6 +40,8 @@ from perfxl.config import Config
 from perfxl.consolidate import NAMED_FILES, SourceOutcome, consolidate
 from perfxl.model import Department, Severity
 from perfxl.readers import read_source
+from perfxl.readers.consolidated import ConsolidatedReader
+from perfxl.readers.safety import open_workbook
 from perfxl.readers.workbook import read_workbook
 from perfxl.rules import validate
 from perfxl.tables import COLUMNS, CROSS_FILE_PREFIX, SHEETS, Status
@@ -656,6 +658,32 @@ def test_a_bad_value_deep_in_a_consolidated_input_rejects_that_file_alone(
     assert accepted.status is Status.ACCEPTED and report.reconciled
     assert report.input_indicators == len(table(tmp_path / "out.xlsx", "指标"))
     assert _spools() == before
+
+
+def test_cells_edited_in_a_consolidated_input_read_as_their_columns_hold_them(case: Case, tmp_path: Path) -> None:
+    # Someone at the county opened the result in Excel: a code typed as a number, a line break
+    # saved as CR LF, a 数值 cleared, an extra row holding only a zero, a blank row between.
+    book = openpyxl.load_workbook(case.output)
+    sheet = book["指标"]
+    header = [c.value for c in sheet[1]]
+    col = {name: header.index(name) + 1 for name in header}
+    sheet.cell(2, col["项目编码"], 1302.0)
+    sheet.cell(2, col["绩效指标描述"], "甲\r\n乙")
+    sheet.cell(2, col["数值"]).value = None
+    last = sheet.max_row
+    sheet.cell(last + 2, col["数值"], 0)
+    edited = tmp_path / "改过的汇总.xlsx"
+    book.save(edited)
+    with ConsolidatedReader(open_workbook(edited.read_bytes(), str(edited))) as reader:
+        rows = list(reader.indicators())
+    original = table(case.output, "指标")
+    assert len(rows) == len(original) + 1
+    first = dict(zip(COLUMNS["指标"], rows[0], strict=True))
+    assert (first["项目编码"], first["绩效指标描述"], first["数值"]) == ("1302", "甲\n乙", None)
+    assert dict(zip(COLUMNS["指标"], rows[-1], strict=True)) == {c: 0.0 if c == "数值" else "" for c in COLUMNS["指标"]}
+    assert [dict(zip(COLUMNS["指标"], r, strict=True)) for r in rows[1:-1]] == [
+        {c: (None if v == "" and c == "数值" else v) for c, v in r.items()} for r in original[1:]
+    ]
 
 
 def test_indicators_split_across_sheets_before_the_row_limit(case: Case, tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
+from operator import itemgetter
 from types import TracebackType
 from typing import Any
 
@@ -111,8 +112,23 @@ def _sheets_of(names: list[str], table: str) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
+def _picker(indices: list[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """Return a function taking the items at ``indices`` of a sequence, as a tuple, in C."""
+    if len(indices) > 1:
+        return itemgetter(*indices)
+    return lambda values: tuple(values[i] for i in indices)
+
+
+_ONLY_TEXT = frozenset({str})
+
+
 def _table(book: CalamineWorkbook, names: list[str], table: str, columns: tuple[str, ...], file: str) -> Iterator[Row]:
     kinds = [kind(c) for c in columns]
+    texts = [n for n, k in enumerate(kinds) if k is Kind.TEXT]
+    others = [n for n, k in enumerate(kinds) if k is not Kind.TEXT]
+    # A row is taken as (its text cells, its other cells) and put back in column order: a
+    # county's result has hundreds of thousands of rows, and this keeps the per-cell work in C.
+    in_order = _picker([(texts + others).index(n) for n in range(len(columns))])
     for sheet_name in _sheets_of(names, table):
         rows = book.get_sheet_by_name(sheet_name).iter_rows()
         header = [cell_text(v).strip() for v in next(rows, [])]
@@ -120,13 +136,19 @@ def _table(book: CalamineWorkbook, names: list[str], table: str, columns: tuple[
         if missing:
             raise SourceError(file, f"汇总工作簿的「{sheet_name}」表缺少列：{'、'.join(missing)}")
         where = [header.index(c) for c in columns]
+        width = max(where) + 1
+        text_cells = _picker([where[n] for n in texts])
+        other_cells = [(where[n], kinds[n], columns[n]) for n in others]
         for r, values in enumerate(rows, 1):
-            if not any(v != "" for v in values):
+            if not any(values) and not any(v != "" for v in values):
                 continue
-            yield tuple(
-                _value(values[i] if i < len(values) else "", k, file, sheet_name, r, i, col)
-                for i, k, col in zip(where, kinds, columns, strict=True)
-            )
+            if len(values) < width:
+                values = [*values, *[""] * (width - len(values))]
+            text = text_cells(values)
+            if not (_ONLY_TEXT.issuperset(map(type, text)) and "\r" not in "".join(text)):
+                text = tuple(map(cell_text, text))
+            other = tuple(_value(values[i], k, file, sheet_name, r, i, col) for i, k, col in other_cells)
+            yield in_order(text + other)
 
 
 def _value(value: Any, k: Kind, file: str, sheet: str, row: int, col: int, column: str) -> Any:
