@@ -98,6 +98,10 @@ class OutputError(Exception):
     """The output cannot be written where it was asked for; the message is Chinese."""
 
 
+class SpoolError(OSError):
+    """A worker could not write its spool (temporary folder full or unwritable): not the file's fault; stops the run."""
+
+
 # (级别, 规则, 来源文件, 单位编码, how many 问题 rows have them): what the ledger needs of 问题.
 IssueCount = tuple[str, str, str, str, int]
 # (table, its rendered rows, the same rows as tuples or none): one batch of 指标 or 问题.
@@ -351,6 +355,8 @@ def _process(
         return _rendered(_from_department(file, digest, result, validate(result, config)), keep_rows)
     except SourceError as exc:
         return FileResult(file, digest, reason=exc.message)
+    except SpoolError:
+        raise
     except MemoryError:
         return FileResult(file, digest, reason="读取此文件所需内存超过上限，疑似异常文件，未汇入")
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop the run
@@ -448,8 +454,8 @@ def _from_consolidated(
     result = FileResult(file, digest, "", True, "", budget, units, projects, rejected_below=below)
     result.xml = {PROJECTS: _render(file, PROJECTS, projects)}
     counts: Counter[tuple[str, str, str, str]] = Counter()
-    fd, result.spool = tempfile.mkstemp(dir=spool_dir, prefix="perfxl-spool-")
     try:
+        fd, result.spool = tempfile.mkstemp(dir=spool_dir, prefix="perfxl-spool-")
         with os.fdopen(fd, "wb") as spool:
             for name, rows in ((INDICATORS, reader.indicators()), (ISSUES, reader.issues())):
                 while batch := list(islice(rows, SPOOL_BATCH_ROWS)):
@@ -459,6 +465,9 @@ def _from_consolidated(
                         counts.update(map(_issue_key, batch))
                     spooled: Batch = (name, _render(file, name, batch), batch if keep_rows else [])
                     pickle.dump(spooled, spool, pickle.HIGHEST_PROTOCOL)
+    except OSError as exc:
+        result.discard()
+        raise SpoolError(f"无法写入临时文件夹 {spool_dir or tempfile.gettempdir()}（{exc.strerror or exc}）") from None
     except BaseException:
         result.discard()
         raise
@@ -905,11 +914,17 @@ def consolidate(
     try:
         writer = ConsolidatedWriter(output, max_rows=max_rows, parquet_dir=parquet_dir)
     except OSError as exc:
-        raise OutputError(f"无法在 {output.parent} 写入输出文件：{exc.strerror or exc}") from None
+        # The rows are spooled in the system's temporary folder: name the path that failed.
+        where = f"（{exc.filename}）" if exc.filename and Path(exc.filename).parent != output.parent else ""
+        raise OutputError(f"无法在 {output.parent} 写入输出文件：{exc.strerror or exc}{where}") from None
     ledger = _Ledger()
     ledger.sources = report.sources
     # Private to this run (mkdtemp makes it 0700); what a dead worker left in it goes with it.
-    spool_dir = tempfile.mkdtemp(prefix="perfxl-spool-")
+    try:
+        spool_dir = tempfile.mkdtemp(prefix="perfxl-spool-")
+    except OSError as exc:
+        writer.abort()
+        raise OutputError(f"无法在临时文件夹 {tempfile.gettempdir()} 中建立工作目录：{exc.strerror or exc}") from None
     try:
         work = partial(process_file, config=config, limits=limits, seconds=seconds_per_file,
                        keep_rows=parquet_dir is not None, spool_dir=spool_dir)  # fmt: skip

@@ -37,7 +37,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 import perfxl.consolidate
 from perfxl.cli import app, console, print_consolidation
 from perfxl.config import Config
-from perfxl.consolidate import NAMED_FILES, SourceOutcome, consolidate
+from perfxl.consolidate import NAMED_FILES, SourceOutcome, SpoolError, consolidate, process_file
 from perfxl.model import Department, Severity
 from perfxl.readers import read_source
 from perfxl.readers.consolidated import ConsolidatedReader
@@ -686,6 +686,14 @@ def test_cells_edited_in_a_consolidated_input_read_as_their_columns_hold_them(ca
     ]
 
 
+def test_a_spool_that_cannot_be_written_stops_the_run_rather_than_reject_the_input(case: Case, tmp_path: Path) -> None:
+    # A full temporary folder is no fault of the county's file: rejecting it would drop its rows.
+    missing = tmp_path / "已删除的临时文件夹"
+    with pytest.raises(SpoolError, match=f"无法写入临时文件夹 {re.escape(str(missing))}"):
+        process_file(str(case.output), Config(), spool_dir=str(missing))
+    assert not missing.exists()
+
+
 def test_indicators_split_across_sheets_before_the_row_limit(case: Case, tmp_path: Path) -> None:
     out = tmp_path / "split.xlsx"
     report = consolidate(case.accepted, out, max_rows=100, workers=1)
@@ -754,6 +762,18 @@ def test_unwritable_output_is_exit_code_2(case: Case, tmp_path: Path) -> None:
     assert "无法" in result.output
     same = runner.invoke(app, ["consolidate", str(case.accepted[1]), "-o", str(case.accepted[1])])
     assert same.exit_code == 2 and digest(case.accepted[1]) == case.hashes[case.accepted[1]]
+
+
+def test_a_broken_temporary_folder_is_named_and_leaves_nothing(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "不存在的临时文件夹"
+    monkeypatch.setattr(tempfile, "tempdir", str(missing))
+    out = tmp_path / "输出"
+    result = runner.invoke(app, ["consolidate", str(case.accepted[1]), "-o", str(out / "汇总.xlsx")])
+    assert result.exit_code == 2
+    assert f"无法在 {out} 写入输出文件" in result.output and str(missing) in result.output.replace("\n", "")
+    assert not list(out.iterdir())
 
 
 def test_an_output_locked_before_the_run_stops_it_at_once(case: Case, tmp_path: Path) -> None:

@@ -278,11 +278,19 @@ class ConsolidatedWriter:
         self.path = path
         # Created now, so an unwritable target fails before any input is read.
         self.tmp = temporary_beside(path)
-        self.tables = {name: _Table(name, max_rows) for name in LONG_TABLES}
+        self.tables: dict[str, _Table] = {}
         self.parquet: dict[str, _Parquet] = {}
-        if parquet_dir is not None:
-            parquet_dir.mkdir(parents=True, exist_ok=True)
-            self.parquet = {name: _Parquet(parquet_dir, name) for name in LONG_TABLES}
+        try:
+            # The spools go to the system's temporary folder, which can fail on its own.
+            for name in LONG_TABLES:
+                self.tables[name] = _Table(name, max_rows)
+            if parquet_dir is not None:
+                parquet_dir.mkdir(parents=True, exist_ok=True)
+                for name in LONG_TABLES:
+                    self.parquet[name] = _Parquet(parquet_dir, name)
+        except BaseException:
+            self.abort()
+            raise
         self.written = Written()
         self._budget_col = COLUMNS[PROJECTS].index("预算数")
 
