@@ -78,8 +78,10 @@ CHUNKSIZE = 8
 # Rows of a consolidated input's 指标 or 问题 rendered and spooled at a time.
 SPOOL_BATCH_ROWS = 10_000
 # A file gets this long, plus SECONDS_PER_MB for each MB it holds, before its worker is stopped.
+# A city's consolidated workbook takes about 0.9 s per MB on the benchmark machine
+# (benchmarks/levels.py); a province merges such files on office PCs several times slower.
 SECONDS_PER_FILE = 60.0
-SECONDS_PER_MB = 2.0
+SECONDS_PER_MB = 6.0
 # Address space of one worker (POSIX only): a reader that needs more fails on that file alone.
 WORKER_MEMORY = 6 << 30
 UNKNOWN_REGION = "未识别"
