@@ -839,7 +839,11 @@ def test_all_merged_is_exit_code_0(case: Case, tmp_path: Path) -> None:
 
 
 def test_a_file_over_its_time_budget_is_rejected_and_the_run_goes_on(case: Case, tmp_path: Path) -> None:
-    report = consolidate(case.accepted[:2], tmp_path / "slow.xlsx", workers=2, seconds_per_file=0.001)
+    before = _spools()
+    inputs = [*case.accepted[:2], case.output]
+    report = consolidate(inputs, tmp_path / "slow.xlsx", workers=2, seconds_per_file=0.001)
     assert report.exit_code == 2
-    assert [s.status for s in report.sources] == [Status.REJECTED, Status.REJECTED]
+    assert [s.status for s in report.sources] == [Status.REJECTED] * 3
     assert all("秒仍未完成" in s.reason for s in report.sources)
+    # Whatever a stopped worker had spooled of the consolidated input goes with the run.
+    assert _spools() == before
