@@ -73,7 +73,9 @@ class ConsolidatedReader:
     def __enter__(self) -> ConsolidatedReader:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.book.close()
 
     def units(self) -> list[Row]:
