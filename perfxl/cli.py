@@ -9,7 +9,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,6 +26,8 @@ from perfxl.rules import RULES, validate
 from perfxl.tables import Status
 from perfxl.writers.files import replacing
 from perfxl.writers.package import clear_findings, write_findings, write_rollup
+
+_T = TypeVar("_T")
 
 app = typer.Typer(
     name="perfxl",
@@ -136,8 +138,8 @@ def validate_cmd(
     raise typer.Exit(exit_code(findings))
 
 
-def _edit(action: Callable[[], Path]) -> Path:
-    """Return the workbook ``action`` wrote; turn read and write failures into exit code 2."""
+def _edit(action: Callable[[], _T]) -> _T:
+    """Return what ``action`` returns (the workbook it wrote); turn read and write failures into exit code 2."""
     try:
         return action()
     except SourceError as exc:
@@ -152,7 +154,10 @@ def _edit(action: Callable[[], Path]) -> Path:
 def clear_cmd(book: BookArg, output: CopyOpt = None) -> None:
     """清除「校验结果」表，以及 perfxl 写入的单元格底色和批注。"""
     written = _edit(lambda: clear_findings(book, output=output))
-    console.print(f"已清除校验标记：{written}")
+    if written is None:
+        console.print(f"{book} 中没有 perfxl 写入的校验结果、底色或批注，文件未改动")
+    else:
+        console.print(f"已清除校验标记：{written}")
 
 
 @app.command("rollup")

@@ -301,6 +301,20 @@ def test_cli_writes_in_place_and_clears(tmp_path: Path) -> None:
     assert ISSUES_SHEET in sheet_parts(book)
     assert runner.invoke(app, ["clear", str(book)]).exit_code == 0
     assert [n for n, data in read_parts(book).items() if original.get(n) != data] == ["xl/styles.xml"]
+    cleared = book.read_bytes(), book.stat().st_mtime_ns
+    again = runner.invoke(app, ["clear", str(book)], env={"COLUMNS": "250"})
+    assert again.exit_code == 0
+    assert "没有 perfxl 写入的校验结果、底色或批注，文件未改动" in again.output
+    assert (book.read_bytes(), book.stat().st_mtime_ns) == cleared
+
+
+def test_clearing_a_book_never_validated_leaves_it_untouched(tmp_path: Path) -> None:
+    book = build_book(ZUNHUA, tmp_path / "遵化.xlsx")
+    before = book.read_bytes(), book.stat().st_mtime_ns
+    assert clear_findings(book) is None
+    assert (book.read_bytes(), book.stat().st_mtime_ns) == before
+    copy = clear_findings(book, output=tmp_path / "副本.xlsx")
+    assert copy == tmp_path / "副本.xlsx" and read_parts(copy) == read_parts(book)
 
 
 def test_write_refuses_text_sources(tmp_path: Path) -> None:

@@ -335,6 +335,10 @@ class Package:
         """Return ``part`` decoded as UTF-8; a byte-order mark stays, so unchanged text re-encodes to the same bytes."""
         return self._data[part].decode("utf-8")
 
+    def state(self) -> tuple[tuple[str, bytes], ...]:
+        """Return every part's name and bytes in package order: equal states save to the same workbook."""
+        return tuple((name, self._data[name]) for name in self._order)
+
     def write(self, part: str, content: str | bytes) -> None:
         """Replace or add ``part``."""
         data = content.encode("utf-8") if isinstance(content, str) else content

@@ -128,11 +128,17 @@ def write_findings(book: Path, findings: Sequence[Finding], *, output: Path | No
     return package.save(output or book)
 
 
-def clear_findings(book: Path, *, output: Path | None = None) -> Path:
-    """Remove 校验结果, perfxl's cell marks and comments from ``book`` (or write to ``output``); return the path."""
+def clear_findings(book: Path, *, output: Path | None = None) -> Path | None:
+    """Remove 校验结果, perfxl's cell marks and comments from ``book`` (or write to ``output``); return the path.
+
+    Return None, and leave ``book`` untouched, when it holds nothing to clear and no copy was asked for.
+    """
     with _editing(book):
         package = Package.open(book)
+        before = package.state()
         _clear(Workbook(package))
+    if output is None and package.state() == before:
+        return None
     return package.save(output or book)
 
 
