@@ -825,11 +825,13 @@ def test_an_output_locked_during_the_run_keeps_the_result_under_a_free_name(case
 def test_workers_started_as_on_windows_give_the_same_workbook(case: Case, tmp_path: Path) -> None:
     # Windows starts workers with "spawn": a fresh interpreter that imports perfxl and unpickles
     # the work, where Linux forks a copy of the parent.
-    inputs = [*case.accepted[:3], case.hostile["bomb"], case.hostile["far"], case.copy]
+    # A lower level's result among them: its rows come back through a spool file.
+    inputs = [*case.accepted[:3], case.hostile["bomb"], case.hostile["far"], case.copy, case.output]
     forked = consolidate(inputs, tmp_path / "fork.xlsx", workers=2, start_method="fork")
     spawned = consolidate(inputs, tmp_path / "spawn.xlsx", workers=2, start_method="spawn")
     assert forked.output is not None and spawned.output is not None
     assert spawned.exit_code == forked.exit_code == 3
+    assert spawned.sources[-1].status is Status.ACCEPTED and spawned.reconciled
     for name in SHEETS:
         assert table(spawned.output, name) == table(forked.output, name), name
 
