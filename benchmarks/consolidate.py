@@ -95,16 +95,21 @@ def child(variant: str, data: Path, out: Path) -> dict[str, float]:
             with CalamineWorkbook.from_path(str(file)) as book:
                 count_cells(book)
         seconds = time.perf_counter() - began
+    return {"seconds": seconds, **peak_memory()}
+
+
+def peak_memory() -> dict[str, float]:
+    """Return the peak RSS in MB of this process and of its largest child (the perfxl workers)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": seconds, "rss_mb": own, "worker_rss_mb": workers}
+    return {"rss_mb": own, "worker_rss_mb": workers}
 
 
-def run_child(variant: str, data: Path, out: Path) -> dict[str, float]:
-    """Return the measurements of ``variant`` run in a fresh Python process."""
+def run_child(variant: str, data: Path, out: Path, script: str = __file__) -> dict[str, float]:
+    """Return the measurements of ``variant`` run by ``script --child`` in a fresh Python process."""
     began = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, __file__, "--child", variant, str(data), str(out)],
+        [sys.executable, script, "--child", variant, str(data), str(out)],
         capture_output=True, text=True, check=True, cwd=ROOT,
     )  # fmt: skip
     result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from python_calamine import CalamineWorkbook  # noqa: E402
 
-from benchmarks.consolidate import count_cells, generate, median  # noqa: E402
+from benchmarks.consolidate import count_cells, generate, median, peak_memory, run_child  # noqa: E402
 from perfxl.consolidate import consolidate  # noqa: E402
 
 VARIANTS = ("perfxl", "calamine")
@@ -43,10 +41,7 @@ def child(variant: str, source: Path, out: Path) -> dict[str, float]:
     else:
         with CalamineWorkbook.from_path(str(source)) as book:
             count_cells(book)
-    seconds = time.perf_counter() - began
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"seconds": seconds, "rss_mb": own, "worker_rss_mb": workers}
+    return {"seconds": time.perf_counter() - began, **peak_memory()}
 
 
 def main() -> None:
@@ -76,11 +71,7 @@ def main() -> None:
             for r in range(args.rounds):
                 for variant in VARIANTS[r % 2 :] + VARIANTS[: r % 2]:
                     out = Path(tmp) / f"city_{n}_{r}.xlsx"
-                    done = subprocess.run(
-                        [sys.executable, __file__, "--child", variant, str(county), str(out)],
-                        capture_output=True, text=True, check=True, cwd=ROOT,
-                    )  # fmt: skip
-                    runs[variant].append(json.loads(done.stdout.strip().splitlines()[-1]))
+                    runs[variant].append(run_child(variant, county, out, __file__))
                     out.unlink(missing_ok=True)
             med = {v: median([x["seconds"] for x in runs[v]]) for v in VARIANTS}
             for v in VARIANTS:

@@ -467,11 +467,11 @@ def _from_consolidated(
                         counts.update(map(_issue_key, batch))
                     spooled: Batch = (name, _render(file, name, batch), batch if keep_rows else [])
                     pickle.dump(spooled, spool, pickle.HIGHEST_PROTOCOL)
-    except OSError as exc:
+    except BaseException as exc:
         result.discard()
-        raise SpoolError(f"无法写入临时文件夹 {spool_dir or tempfile.gettempdir()}（{exc.strerror or exc}）") from None
-    except BaseException:
-        result.discard()
+        if isinstance(exc, OSError):
+            folder = spool_dir or tempfile.gettempdir()
+            raise SpoolError(f"无法写入临时文件夹 {folder}（{exc.strerror or exc}）") from None
         raise
     result.issue_counts = [(*key, n) for key, n in counts.items()]
     return result
