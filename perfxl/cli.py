@@ -410,7 +410,7 @@ def _examples_dir() -> Path:
 
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option("--out", help="结果输出文件夹")] = Path("perfxl-demo"),
+    out: Annotated[Path, typer.Option("--output", "-o", "--out", help="结果输出文件夹")] = Path("perfxl-demo"),
 ) -> None:
     """用自带的两份真实绩效文本演示全部流程。
 

@@ -200,7 +200,7 @@ def test_rules_listing_shows_every_code() -> None:
 
 def test_demo_writes_reports(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = runner.invoke(app, ["demo", "--out", str(out)], env={"COLUMNS": "200"})
+    result = runner.invoke(app, ["demo", "-o", str(out)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     for stem, total in (("chengde-2025", 435.16), ("zunhua-2025", 497.12)):
         doc = json.loads((out / f"{stem}.validate.json").read_text(encoding="utf-8"))
