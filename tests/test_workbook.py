@@ -14,6 +14,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import openpyxl
+import pdfplumber
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 from typer.testing import CliRunner
@@ -27,6 +28,7 @@ from perfxl.readers.grid import Cell, Grid, parse_grids
 from perfxl.readers.workbook import read_workbook
 from perfxl.writers.workbook import write_department_workbook
 from tests.factories import clean_project, department
+from tests.lo import convert
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 CHENGDE = EXAMPLES / "chengde-2025.txt"
@@ -437,3 +439,25 @@ def test_label_text_inside_the_indicator_table_is_read_as_indicator_text() -> No
     ind = project.indicators[0]
     assert (ind.level3, ind.description, ind.value, ind.basis) == ("项目名称", "预算数", "≥1次", "项目编码")
     assert ind.where("level3").cell == "C4"
+
+
+def test_rows_staff_add_below_the_indicators_are_printed(book: Path, tmp_path: Path) -> None:
+    """The print area reaches the spare rows: what staff fill in below the table is on paper."""
+    wb = openpyxl.load_workbook(book)
+    ws = wb["项目1"]
+    last = max(row for row in range(1, ws.max_row + 1) if ws.cell(row, 3).value)
+    for i in range(1, 4):
+        for col, value in enumerate(("产出指标", "数量指标", f"追加指标{i}", "补填的描述", "≥1个"), start=1):
+            ws.cell(last + i, col, value)
+    ws.cell(last + 1, 10, "打印区域以外")
+    for name in wb.sheetnames[:]:
+        if name != "项目1":
+            del wb[name]
+    filled = tmp_path / "filled.xlsx"
+    wb.save(filled)
+    (pdf,) = convert(filled, "pdf", tmp_path / "pdf")
+    with pdfplumber.open(pdf) as printed:
+        text = "".join(page.extract_text() or "" for page in printed.pages)
+    assert [f"追加指标{i}" in text for i in range(1, 4)] == [True, True, True]
+    # Column J lies outside the area: its absence shows the area, not the used range, was printed.
+    assert "打印区域以外" not in text

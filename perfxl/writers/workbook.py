@@ -295,11 +295,14 @@ class _Writer:
         write_text(ws, goal, 0, LABEL_GOAL, self.f.label)
         self._merged_text(ws, goal, 1, LAST_COL, p.goal)
         ws.set_row(goal, _height(_text_lines(p.goal, sum(FORM_WIDTHS[1:]))))
-        self._indicators(ws, p)
+        last_row = self._indicators(ws, p)
         setup_print(ws, landscape=False)
         ws.repeat_rows(_row(ROW_TITLE), _row(ROW_UNIT))
         ws.freeze_panes(_row(ROW_UNIT) + 1, 0)
-        ws.print_area(0, 0, _row(ROW_IND_FIRST) + max(len(p.indicators), 1) - 1, LAST_COL)
+        # Down to the last spare row, so rows staff fill in are printed too; rows they insert
+        # inside the area widen it. Whole columns ($A:$G) would be simpler, but openpyxl, and
+        # so pandas.read_excel, warns on every such sheet and drops the area when it saves.
+        ws.print_area(0, 0, last_row, LAST_COL)
         return f"{quote_sheetname(name)}!{xl_rowcol_to_cell(_row(ROW_MONEY), COL_BUDGET, row_abs=True, col_abs=True)}"
 
     def _form_head(self, ws: Worksheet, n: int, p: Project) -> None:
@@ -361,7 +364,8 @@ class _Writer:
             ws.merge_range(row, first, row, last, "", self.f.text)
         write_text(ws, row, first, text, self.f.text)
 
-    def _indicators(self, ws: Worksheet, p: Project) -> None:
+    def _indicators(self, ws: Worksheet, p: Project) -> int:
+        """Write the indicator table with its spare rows; return the 0-based index of its last row."""
         f = self.f
         head, first, last = _row(ROW_IND_HEAD), _row(ROW_IND_FIRST), LAST_COL
         basis_col = len(INDICATOR_HEADER) - 1
@@ -390,13 +394,17 @@ class _Writer:
             {"type": "formula", "criteria": f"=AND($A{first + 2}<>\"\",$A{first + 2}=$A{first + 1})", "format": f.grey},
         )  # fmt: skip
         ws.conditional_format(
-            first + 1, 1, end, 1,
+            first + 1,
+            1,
+            end,
+            1,
             {
                 "type": "formula",
-                "criteria": f"=AND($B{first + 2}<>\"\",$A{first + 2}=$A{first + 1},$B{first + 2}=$B{first + 1})",
+                "criteria": f'=AND($B{first + 2}<>"",$A{first + 2}=$A{first + 1},$B{first + 2}=$B{first + 1})',
                 "format": f.grey,
             },
         )
+        return end
 
     def _check_cells(self, ws: Worksheet, first: int, end: int) -> None:
         """Write the 检查 column (each indicator row's findings) and the sheet's status cell above it."""
