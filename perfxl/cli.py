@@ -59,9 +59,7 @@ OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="把 JSON
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="校验配置文件（TOML 或 JSON）")]
 BookArg = Annotated[Path, typer.Argument(help="部门工作簿（.xlsx/.xlsm）", show_default=False)]
 CopyOpt = Annotated[Path | None, typer.Option("--output", "-o", help="写入这个副本，原工作簿保持不变")]
-WriteOpt = Annotated[
-    bool, typer.Option("--write", "-w", help="写入「校验结果」表和问题单元格的底色、批注")
-]
+WriteOpt = Annotated[bool, typer.Option("--write", "-w", help="写入「校验结果」表和问题单元格的底色、批注")]
 ValidateOutputOpt = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="把 JSON 写入此文件（UTF-8）；与 --write 同用时为写入结果的工作簿副本"),
@@ -178,9 +176,7 @@ def rollup_cmd(book: BookArg, config: ConfigOpt = None, output: CopyOpt = None) 
 
 @app.command("export")
 def export_cmd(
-    sources: Annotated[
-        list[Path], typer.Argument(help="部门工作簿（或绩效文本），可以多个", show_default=False)
-    ],
+    sources: Annotated[list[Path], typer.Argument(help="部门工作簿（或绩效文本），可以多个", show_default=False)],
     out: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="一个 .docx 文件，或一个文件夹（每个来源一个 .docx）；默认写在来源旁边"),
@@ -469,7 +465,8 @@ def import_cmd(
     out: Annotated[
         Path,
         typer.Option(
-            "--output", "-o",
+            "--output",
+            "-o",
             help="一个 .xlsx 文件、一个 .xlsm 文件（带功能区的模板副本） 或一个文件夹（每个来源一个 .xlsx）",
             show_default=False,
         ),

@@ -56,9 +56,7 @@ class Config(BaseModel):
     satisfaction_exempt: list[str] = Field(
         default_factory=list, description="project codes exempt from the 满意度 requirement"
     )
-    multi_year: list[str] = Field(
-        default_factory=list, description="project codes whose 12月底 may stay below 100%"
-    )
+    multi_year: list[str] = Field(default_factory=list, description="project codes whose 12月底 may stay below 100%")
     thresholds: Thresholds = Field(default_factory=Thresholds)
 
 
@@ -77,7 +75,5 @@ def load_config(path: Path | None) -> Config:
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        problems = "；".join(
-            f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors()
-        )
+        problems = "；".join(f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors())
         raise SourceError(str(path), f"配置项无效：{problems}") from None

@@ -717,9 +717,7 @@ class _Ledger:
         if budget:
             shares = [Decimal(0) if v is None else Decimal(repr(v)) for v in plan]
             unit.plan = [total + budget * share for total, share in zip(unit.plan, shares, strict=True)]
-        self.uses.append(
-            _Use(source, file, row[_P["工作表"]], code, row[_P["项目编码"]], row[_P["项目名称"]], budget)
-        )
+        self.uses.append(_Use(source, file, row[_P["工作表"]], code, row[_P["项目编码"]], row[_P["项目名称"]], budget))
 
     def _count_issues(self, source: str, counts: list[IssueCount]) -> None:
         for label, rule, file, unit_code, n in counts:

@@ -86,9 +86,7 @@ class Project(BaseModel):
     label_variants: list[str] = Field(
         default_factory=list, description="non-standard labels met while reading, e.g. 项目编号"
     )
-    raw: dict[str, str] = Field(
-        default_factory=dict, description="original text of fields whose value was interpreted"
-    )
+    raw: dict[str, str] = Field(default_factory=dict, description="original text of fields whose value was interpreted")
     sources: dict[str, Location] = Field(default_factory=dict)
 
     def where(self, field: str) -> Location | None:

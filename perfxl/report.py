@@ -86,8 +86,13 @@ def print_department(console: Console, dept: Department) -> None:
     )
     table = Table(expand=True)
     for name, justify in (
-        ("序号", "right"), ("项目编码", "left"), ("项目名称", "left"), ("预算数", "right"),
-        ("财政资金", "right"), ("其他资金", "right"), ("支出计划 " + "/".join(PLAN_CHECKPOINTS), "left"),
+        ("序号", "right"),
+        ("项目编码", "left"),
+        ("项目名称", "left"),
+        ("预算数", "right"),
+        ("财政资金", "right"),
+        ("其他资金", "right"),
+        ("支出计划 " + "/".join(PLAN_CHECKPOINTS), "left"),
         ("指标数", "right"),
     ):
         # Folded, never cut off with "…": a project code that lost its tail identifies nothing.
@@ -96,11 +101,25 @@ def print_department(console: Console, dept: Department) -> None:
     for n, p in enumerate(dept.projects, 1):
         total += p.budget or 0
         table.add_row(
-            str(n), p.code, p.name, _money(p.budget), _money(p.fiscal_funds), _money(p.other_funds),
-            _plan(p.spending_plan), str(len(p.indicators)),
+            str(n),
+            p.code,
+            p.name,
+            _money(p.budget),
+            _money(p.fiscal_funds),
+            _money(p.other_funds),
+            _plan(p.spending_plan),
+            str(len(p.indicators)),
         )
-    table.add_row("", "", "[bold]合计[/]", f"[bold]{_money(total)}[/]", "", "", "",
-                  str(sum(len(p.indicators) for p in dept.projects)))
+    table.add_row(
+        "",
+        "",
+        "[bold]合计[/]",
+        f"[bold]{_money(total)}[/]",
+        "",
+        "",
+        "",
+        str(sum(len(p.indicators) for p in dept.projects)),
+    )
     console.print(table, soft_wrap=False)
 
 

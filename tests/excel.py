@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+import openpyxl
 import xlwings as xw
 from python_calamine import CalamineWorkbook
 
@@ -22,6 +23,7 @@ NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 def book_json(path: Path) -> dict[str, Any]:
     """Return the remote engine's JSON for the workbook at ``path``."""
     sheets = []
+    notes = noted_cells(path)
     with CalamineWorkbook.from_path(str(path)) as wb:
         for meta in wb.sheets_metadata:
             values = wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False) or [[]]
@@ -30,7 +32,9 @@ def book_json(path: Path) -> dict[str, Any]:
                     "name": meta.name,
                     "values": values,
                     "visibility": "Visible" if str(meta.visible).endswith("Visible") else "Hidden",
-                    "pictures": [], "shapes": [], "charts": [], "notes": [], "tables": [], "pivot_tables": [],
+                    "pictures": [], "shapes": [], "charts": [], "tables": [], "pivot_tables": [],
+                    # Like Office.js, the payload says which cells have a note, not what it says.
+                    "notes": [{"address": cell} for cell in notes.get(meta.name, [])],
                     "print_area": None, "show_gridlines": True,
                 }
             )  # fmt: skip
@@ -59,6 +63,12 @@ def defined_names(path: Path) -> dict[str, str]:
         for e in root.iterfind("m:definedNames/m:definedName", NS)
         if e.get("localSheetId") is None and not e.get("name", "").startswith("_xlnm.")
     }
+
+
+def noted_cells(path: Path) -> dict[str, list[str]]:
+    """Return, per sheet, the cells of ``path`` that carry a note (legacy comment)."""
+    book = openpyxl.load_workbook(path)
+    return {ws.title: [c.coordinate for row in ws.iter_rows() for c in row if c.comment] for ws in book.worksheets}
 
 
 def remote_book(path: Path, edit: Any = None) -> xw.Book:

@@ -65,8 +65,14 @@ def clean_project(**changes: Any) -> Project:
         "sources": {
             f: Location(file="t.xlsx", sheet="项目1", cell=c)
             for f, c in {
-                "code": "B3", "name": "D3", "budget": "C4", "fiscal_funds": "E4", "other_funds": "G4",
-                "use_of_funds": "B5", "spending_plan": "B7", "goal": "B8",
+                "code": "B3",
+                "name": "D3",
+                "budget": "C4",
+                "fiscal_funds": "E4",
+                "other_funds": "G4",
+                "use_of_funds": "B5",
+                "spending_plan": "B7",
+                "goal": "B8",
             }.items()
         },
     }

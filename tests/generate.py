@@ -108,6 +108,5 @@ def write_departments(folder: Path, count: int, seed: int = 0) -> list[Path]:
     """Return the paths of ``count`` synthetic department workbooks, units ``seed`` … ``seed + count - 1``."""
     rng = random.Random(seed)
     return [
-        write_department_workbook(department(rng, serial=seed + n), folder / f"dept_{n:05d}.xlsx")
-        for n in range(count)
+        write_department_workbook(department(rng, serial=seed + n), folder / f"dept_{n:05d}.xlsx") for n in range(count)
     ]

@@ -835,6 +835,7 @@ def test_workers_started_as_on_windows_give_the_same_workbook(case: Case, tmp_pa
     for name in SHEETS:
         assert table(spawned.output, name) == table(forked.output, name), name
 
+
 def test_all_merged_is_exit_code_0(case: Case, tmp_path: Path) -> None:
     result = runner.invoke(app, ["consolidate", *map(str, case.accepted[:2]), "-o", str(tmp_path / "ok.xlsx")])
     assert result.exit_code == 0, result.output

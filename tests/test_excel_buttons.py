@@ -30,7 +30,7 @@ from perfxl.readers.workbook import read_workbook
 from perfxl.rules import validate
 from perfxl.writers.package import MARKER_FORMULA, SEVERITY_FILLS, write_findings, write_rollup
 from perfxl.writers.workbook import write_department_workbook
-from tests.excel import actions, remote_book
+from tests.excel import actions, noted_cells, remote_book
 from tests.workbooks import locked
 
 ROOT = Path(__file__).parent.parent
@@ -89,7 +89,7 @@ def test_validate_writes_the_issues_sheet_links_and_marks(book_file: Path) -> No
     for row, f in zip(rows[1:], expected, strict=True):
         assert row[:3] == [f.severity.label, f.code, f.message]
         assert row[3] == f.project_name
-        assert row[4] == f"=HYPERLINK(\"#'{f.sheet}'!{f.cell}\",\"{f.sheet}!{f.cell}\")"
+        assert row[4] == f'=HYPERLINK("#\'{f.sheet}\'!{f.cell}","{f.sheet}!{f.cell}")'
     marks = actions(book, "addConditionalFormat")
     cells = {(f.sheet, f.cell) for f in expected}
     assert len(marks) == len(cells)
@@ -120,9 +120,15 @@ def test_validate_again_and_clear_remove_the_previous_marks(book_file: Path, tmp
         assert cleared == cells
         (deleted,) = actions(book, "sheetDelete")
         assert names[deleted["sheet_position"]] == ISSUES_SHEET
+    # xlwings Server does not send a note's author or text: every note stays, and the message says why.
+    notes = sum(len(cells) for cells in noted_cells(marked).values())
+    assert notes == len(cells)
     book = remote_book(marked)
     buttons.clear(book)
-    assert alert(book) == ("已删除「校验结果」表和单元格标记。", "info")
+    prompt, mode = alert(book)
+    assert mode == "info" and prompt.startswith("已删除「校验结果」表和单元格标记。")
+    assert f"有 {notes} 个单元格带有批注" in prompt and "perfxl clear" in prompt
+    assert actions(book, "deleteNote") == []
     fresh = remote_book(book_file)
     buttons.clear(fresh)
     assert alert(fresh) == ("没有需要清除的校验标记。", "info")

@@ -20,7 +20,14 @@ from perfxl.model import Finding, ReadResult, Severity
 from perfxl.readers import read_source
 from perfxl.rules import validate
 from perfxl.writers.opc import NS_MAIN, Package
-from perfxl.writers.package import MARKER_FORMULA, SEVERITY_FILLS, clear_findings, write_findings, write_rollup
+from perfxl.writers.package import (
+    MARKER_FORMULA,
+    SEVERITY_FILLS,
+    clear_findings,
+    is_our_comment,
+    write_findings,
+    write_rollup,
+)
 from tests.lo import convert, sheets_as_csv
 from tests.workbooks import (
     CHENGDE,
@@ -138,9 +145,7 @@ def test_text_is_written_as_text_never_as_a_formula(marked: Path) -> None:
     assert "&lt;b&gt;标签&lt;/b&gt; &amp;" in issues
 
 
-def test_every_finding_cell_is_marked_with_its_severity_fill(
-    case: Case, marked: Path
-) -> None:
+def test_every_finding_cell_is_marked_with_its_severity_fill(case: Case, marked: Path) -> None:
     _, _, findings = case
     parts = read_parts(marked)
     fills = _dxf_fills(parts["xl/styles.xml"])
@@ -179,9 +184,7 @@ def test_only_the_parts_it_must_touch_change(case: Case, marked: Path) -> None:
         elif name not in WORKBOOK_PARTS:
             assert after[name] == data, name
     added = set(after) - set(before)
-    assert added - {sheet_parts(marked)[ISSUES_SHEET]} == {
-        n for n in added if re.fullmatch(COMMENT_PARTS, n)
-    }
+    assert added - {sheet_parts(marked)[ISSUES_SHEET]} == {n for n in added if re.fullmatch(COMMENT_PARTS, n)}
 
 
 def test_second_run_replaces_the_first(case: Case, marked: Path, tmp_path: Path) -> None:
@@ -206,9 +209,7 @@ def test_clear_restores_every_sheet(case: Case, marked: Path, tmp_path: Path) ->
     assert ISSUES_SHEET not in sheet_parts(cleared)
 
 
-def test_libreoffice_opens_marked_and_cleared_books(
-    case: Case, marked: Path, tmp_path: Path
-) -> None:
+def test_libreoffice_opens_marked_and_cleared_books(case: Case, marked: Path, tmp_path: Path) -> None:
     _, _, findings = case
     assert_well_formed(marked)
     sheets = sheets_as_csv(marked, tmp_path / "marked")
@@ -456,3 +457,19 @@ def test_broken_sheet_xml_is_reported_and_nothing_written(tmp_path: Path) -> Non
         write_findings(broken, findings)
     assert digest(broken) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.xlsx", "遵化.xlsx"]
+
+
+@pytest.mark.parametrize(
+    ("author", "text", "ours"),
+    [
+        ("perfxl", "用户自己改过的批注", True),
+        ("", "【错误】PT-FIN-004 预算数为空", True),
+        ("", "【警告】PT-VAL-001 指标值无法解析\n【提示】PT-VAL-007 缺少运算符", True),
+        ("张三", " 【错误】PT-FIN-004 预算数为空 \n", True),
+        ("张三", "请核对：【错误】PT-FIN-004 预算数为空", False),
+        ("张三", "此处金额已与财政局核对", False),
+        ("", "", False),
+    ],
+)
+def test_which_comments_are_perfxls(author: str, text: str, ours: bool) -> None:
+    assert is_our_comment(author, text) is ours

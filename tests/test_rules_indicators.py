@@ -223,9 +223,7 @@ def test_unreadable_value_is_reported_once() -> None:
     assert [f.code for f in fs if f.field == "value" and f.severity is not Severity.INFO] == ["PT-VAL-008"]
 
 
-@pytest.mark.parametrize(
-    ("count_value", "fires"), [("1人", True), ("2户", True), ("≥3人", False), ("50人", False)]
-)
+@pytest.mark.parametrize(("count_value", "fires"), [("1人", True), ("2户", True), ("≥3人", False), ("50人", False)])
 def test_satisfaction_over_tiny_population(count_value: str, fires: bool) -> None:
     project = clean_project(
         indicators=rows(

@@ -77,10 +77,10 @@ def test_tight_limits_count_every_reference(good: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("xml", "marked"),
     [
-        (b"<c r=\"H3\"><v>1</v></c>", False),
-        (b"<c r=\"H3\" t=\"e\"><v>#REF!</v></c>", True),
-        (b"<c r=\"H3\"><f>SUM(A1:A2)</f></c>", True),
-        (b"<c r=\"H3\"><f t=\"shared\" si=\"0\"/></c>", True),
+        (b'<c r="H3"><v>1</v></c>', False),
+        (b'<c r="H3" t="e"><v>#REF!</v></c>', True),
+        (b'<c r="H3"><f>SUM(A1:A2)</f></c>', True),
+        (b'<c r="H3"><f t="shared" si="0"/></c>', True),
     ],
     ids=["value", "error", "formula", "shared-formula"],
 )

@@ -24,9 +24,13 @@ CATALOGUE = {
     **{f"PT-CST-00{n}": s for n, s in zip(range(1, 7), "EWWIEW", strict=True)},
     **{f"PT-PLAN-00{n}": s for n, s in zip(range(1, 7), "EEIWII", strict=True)},
     **{f"PT-TXT-00{n}": s for n, s in zip(range(1, 7), "WWWWIE", strict=True)},
-    "PT-XPR-001": "W", "PT-XPR-002": "W", "PT-DEPT-001": "W", "PT-DEPT-002": "I",
+    "PT-XPR-001": "W",
+    "PT-XPR-002": "W",
+    "PT-DEPT-001": "W",
+    "PT-DEPT-002": "I",
     **{f"PT-SAT-00{n}": s for n, s in zip(range(1, 5), "EIIE", strict=True)},
-    "PT-TIME-001": "W", "PT-CLS-001": "W",
+    "PT-TIME-001": "W",
+    "PT-CLS-001": "W",
     **{f"PT-CODE-00{n}": s for n, s in zip(range(1, 6), "EEWIE", strict=True)},
 }
 _SEV = {"E": Severity.ERROR, "W": Severity.WARNING, "I": Severity.INFO}
@@ -60,8 +64,7 @@ def zunhua() -> list[Finding]:
 
 def _has(findings: list[Finding], code: str, project: str, *needles: str) -> bool:
     return any(
-        f.code == code and f.project_code.endswith(project) and all(n in f.message for n in needles)
-        for f in findings
+        f.code == code and f.project_code.endswith(project) and all(n in f.message for n in needles) for f in findings
     )
 
 

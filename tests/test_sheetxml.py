@@ -155,9 +155,12 @@ def test_rendered_rows_are_what_xlsxwriter_writes(name: str, tmp_path: Path) -> 
 def test_rich_string_shaped_text_is_escaped_plain_text() -> None:
     (xml,) = render(ISSUES, [row_of(ISSUES, "<r>x</r>", None)])
     cell = '<c r="A2" t="inlineStr"><is><t>&lt;r&gt;x&lt;/r&gt;</t></is></c>'
-    assert numbered([xml], 2).decode() == f'<row r="2">{cell}{cell.replace("A2", "B2")}' + "".join(
-        cell.replace("A2", f"{col}2") for col in "CDEFGHI"
-    ) + "</row>"
+    assert (
+        numbered([xml], 2).decode()
+        == f'<row r="2">{cell}{cell.replace("A2", "B2")}'
+        + "".join(cell.replace("A2", f"{col}2") for col in "CDEFGHI")
+        + "</row>"
+    )
 
 
 def test_a_number_that_is_not_finite_is_refused() -> None:

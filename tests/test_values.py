@@ -76,9 +76,7 @@ def test_value_table(raw: str, kind: ValueKind, operator: str | None, number: st
     assert parsed.unit == unit
 
 
-@pytest.mark.parametrize(
-    ("raw", "explicit"), [("≥50家", True), ("50家", False), ("90%以上", True), ("100%", False)]
-)
+@pytest.mark.parametrize(("raw", "explicit"), [("≥50家", True), ("50家", False), ("90%以上", True), ("100%", False)])
 def test_operator_explicit(raw: str, explicit: bool) -> None:
     assert parse_value(raw).operator_explicit is explicit
 
@@ -100,9 +98,18 @@ def test_raw_text_is_kept_normalised() -> None:
 @pytest.mark.parametrize(
     ("raw", "amount"),
     [
-        ("3.58", "3.58"), ("40万元", "40"), ("15 万元", "15"), ("400元", "0.04"), ("1.2亿元", "12000"),
-        ("１２.８４", "12.84"), ("1,234.50", "1234.50"), (" 7.21 ", "7.21"),
-        ("四十", None), ("", None), ("≤3万元", None), ("#REF!", None),
+        ("3.58", "3.58"),
+        ("40万元", "40"),
+        ("15 万元", "15"),
+        ("400元", "0.04"),
+        ("1.2亿元", "12000"),
+        ("１２.８４", "12.84"),
+        ("1,234.50", "1234.50"),
+        (" 7.21 ", "7.21"),
+        ("四十", None),
+        ("", None),
+        ("≤3万元", None),
+        ("#REF!", None),
     ],
 )
 def test_parse_amount(raw: str, amount: str | None) -> None:

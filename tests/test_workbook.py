@@ -294,7 +294,8 @@ def test_label_merged_over_its_value_is_not_read_as_a_value(clean_book: Path, tm
 
 
 @pytest.mark.parametrize(
-    "name", ['=HYPERLINK("http://x","y")', '<r>x</r></t></is></c><c r="Z9"><f>HYPERLINK("http://x","y")</f></c><r>y</r>']
+    "name",
+    ['=HYPERLINK("http://x","y")', '<r>x</r></t></is></c><c r="Z9"><f>HYPERLINK("http://x","y")</f></c><r>y</r>'],
 )
 def test_formula_looking_text_is_written_as_text(tmp_path: Path, name: str) -> None:
     dept = department(clean_project(name=name, use_of_funds="=1+1", goal="@SUM(A1)"))

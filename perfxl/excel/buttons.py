@@ -9,8 +9,9 @@ pressed (``xw.Book.caller()``) unless one is given, as the tests do.
 
 The marks are the command line's (``perfxl.writers.package``): a conditional format whose
 formula is ``MARKER_FORMULA``, filled by severity, so ``perfxl clear`` removes marks made here
-and 清除标记 removes the command line's. Cell comments are left to the command line: a comment
-added through Excel carries the user's name as author, so nothing could tell it apart later.
+and 清除标记 removes the command line's, together with the cell comments (notes) that
+``perfxl validate --write`` added. The buttons add no comments themselves: a comment added
+through Excel carries the user's name as author, so nothing could tell it apart later.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from perfxl.readers.grid import Grid, is_number, parse_grids
 from perfxl.report import summary_line
 from perfxl.rules import validate as run_rules
 from perfxl.tables import Status
-from perfxl.writers.package import MARKER_FORMULA, SEVERITY_FILLS, column_letter, split_cell
+from perfxl.writers.package import MARKER_FORMULA, SEVERITY_FILLS, column_letter, is_our_comment, split_cell
 from perfxl.writers.rollup import (
     cell_ref,
     column_total,
@@ -160,22 +161,34 @@ def _validate(book: xw.Book, status: _Status) -> str:
     status.show("正在校验…")
     findings = run_rules(result)
     status.show("正在清除上次的校验标记…")
-    _unmark(book)
+    cleared = _unmark(book)
     status.show("正在写入「校验结果」…")
     issues = _write_issues(book, findings)
     status.show("正在标出有问题的单元格…")
     marked = _mark(book, findings)
     issues.activate()
-    return f"校验完成：{summary_line(findings)}，已标出 {marked} 个单元格。点击「校验结果」表中的单元格地址可跳转。"
+    done = f"校验完成：{summary_line(findings)}，已标出 {marked} 个单元格。点击「校验结果」表中的单元格地址可跳转。"
+    return done + _unread_notes_hint(cleared)
 
 
 def _clear(book: xw.Book, status: _Status) -> str:
     status.show("正在清除校验标记…")
     had_issues = ISSUES_SHEET in _sheet_names(book)
     removed = _unmark(book)
-    if not had_issues and not removed:
+    if not had_issues and not removed.any:
         return "没有需要清除的校验标记。"
-    return "已删除「校验结果」表和单元格标记。"
+    done = "已删除「校验结果」表和单元格标记" + (f"，以及 {removed.notes} 条校验批注" if removed.notes else "")
+    return done + "。" + _unread_notes_hint(removed)
+
+
+def _unread_notes_hint(removed: _Unmarked) -> str:
+    """Return the sentence that names the notes this engine could not tell apart ('' when none)."""
+    if not removed.unread_notes:
+        return ""
+    return (
+        f"有 {removed.unread_notes} 个单元格带有批注，当前环境无法读取批注内容以区分是否为校验批注，"
+        "已保留；如需清除命令行写入的校验批注，请保存后运行 perfxl clear 工作簿。"
+    )
 
 
 def _write_issues(book: xw.Book, findings: Sequence[Finding]) -> xw.Sheet:
@@ -223,13 +236,26 @@ def _is_marker(formula: str | None) -> bool:
     return formula is not None and re.sub(r"\s+", "", formula).lstrip("=") == MARKER_FORMULA
 
 
-def _unmark(book: xw.Book) -> bool:
-    """Remove the 校验结果 sheet and every perfxl mark; return whether there was anything to remove."""
+@dataclass(frozen=True)
+class _Unmarked:
+    """What ``_unmark`` removed: whether anything at all, how many notes, and notes it could not read."""
+
+    any: bool
+    notes: int
+    unread_notes: int
+
+
+def _unmark(book: xw.Book) -> _Unmarked:
+    """Remove the 校验结果 sheet and every perfxl mark and note; return what was removed."""
     recorded = _recorded_cells(book)
     found = False
+    notes = unread = 0
     for sheet in book.sheets:
         if sheet.name == ISSUES_SHEET:
             continue
+        removed, unreadable = _remove_our_notes(sheet)
+        notes += removed
+        unread += unreadable
         try:
             rules = [rule for rule in sheet.cells.conditional_formats if _is_marker(rule.formula)]
         except NotImplementedError:
@@ -244,7 +270,30 @@ def _unmark(book: xw.Book) -> bool:
     if ISSUES_SHEET in _sheet_names(book):
         book.sheets[ISSUES_SHEET].delete()
         found = True
-    return found
+    return _Unmarked(any=found or notes > 0, notes=notes, unread_notes=unread)
+
+
+def _remove_our_notes(sheet: xw.Sheet) -> tuple[int, int]:
+    """Delete the notes ``perfxl validate --write`` added to ``sheet``; return (deleted, unreadable).
+
+    Desktop Excel reads every note's author and text. xlwings Server only says which cells have
+    a note, so there nothing is deleted: a user's own note must never go with ours.
+    """
+    try:
+        notes = list(sheet.notes)
+    except NotImplementedError:
+        return 0, 0
+    deleted = unreadable = 0
+    for note in notes:
+        try:
+            ours = is_our_comment(note.author or "", note.text or "")
+        except NotImplementedError:
+            unreadable += 1
+            continue
+        if ours:
+            note.delete()
+            deleted += 1
+    return deleted, unreadable
 
 
 def _recorded_cells(book: xw.Book) -> dict[str, list[str]]:

@@ -163,9 +163,7 @@ def open_workbook(data: bytes, file: str, limits: Limits = LIMITS) -> WorkbookPa
     return WorkbookPackage(file, data, zf, sheets, marked)
 
 
-def check_directory(
-    zf: zipfile.ZipFile, file: str, limits: Limits, kind: str = "工作簿"
-) -> dict[str, zipfile.ZipInfo]:
+def check_directory(zf: zipfile.ZipFile, file: str, limits: Limits, kind: str = "工作簿") -> dict[str, zipfile.ZipInfo]:
     """Return the zip entries by name after the checks that need only the zip directory.
 
     ``kind`` names the package in messages (工作簿, or 文档 for a Word file).

@@ -440,9 +440,7 @@ def _summary(book: Workbook, ws: Worksheet, f: _Formats, data: SummaryData) -> N
     r += 1
     ws.write_string(r, 0, "按区划汇总", f.title)
     r += 1
-    region_col, units_col, projects_col, budget_col = (
-        columns.index(c) for c in ("区划", "单位数", "项目数", "预算数")
-    )
+    region_col, units_col, projects_col, budget_col = (columns.index(c) for c in ("区划", "单位数", "项目数", "预算数"))
     for c in (region_col, units_col, projects_col, budget_col):
         ws.write_string(r, c, columns[c], f.header)
     first = r + 1

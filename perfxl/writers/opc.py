@@ -110,8 +110,7 @@ class Element:
 
 def _attrs(text: str) -> dict[str, str]:
     return {
-        m.group(1): html.unescape(m.group(2) if m.group(2) is not None else m.group(3))
-        for m in _ATTR.finditer(text)
+        m.group(1): html.unescape(m.group(2) if m.group(2) is not None else m.group(3)) for m in _ATTR.finditer(text)
     }
 
 
@@ -236,8 +235,13 @@ def esc_attr(value: str) -> str:
     """Return ``value`` escaped for a double-quoted XML attribute."""
     value = _ILLEGAL.sub(lambda m: f"_x{ord(m.group()):04X}_", value)
     return (
-        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-        .replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("\n", "&#10;")
+        .replace("\r", "&#13;")
+        .replace("\t", "&#9;")
     )
 
 
@@ -394,8 +398,13 @@ class Package:
     def add_rel(self, source: str, rel_type: str, part: str) -> str:
         """Add a relationship from ``source`` to ``part`` and return its new id."""
         name = rels_name(source)
-        xml = self.text(name) if name in self._data else (
-            XML_DECLARATION + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>'
+        xml = (
+            self.text(name)
+            if name in self._data
+            else (
+                XML_DECLARATION
+                + '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>'
+            )
         )
         used = [int(m) for m in re.findall(r'\bId="rId(\d+)"', xml)]
         rid = f"rId{max(used, default=0) + 1}"
@@ -493,9 +502,25 @@ def remove_elements(xml: str, elements: Iterable[Element]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 WORKBOOK_ORDER: tuple[str, ...] = (
-    "fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets", "functionGroups",
-    "externalReferences", "definedNames", "calcPr", "oleSize", "customWorkbookViews", "pivotCaches",
-    "smartTagPr", "smartTagTypes", "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst",
+    "fileVersion",
+    "fileSharing",
+    "workbookPr",
+    "workbookProtection",
+    "bookViews",
+    "sheets",
+    "functionGroups",
+    "externalReferences",
+    "definedNames",
+    "calcPr",
+    "oleSize",
+    "customWorkbookViews",
+    "pivotCaches",
+    "smartTagPr",
+    "smartTagTypes",
+    "webPublishing",
+    "fileRecoveryPr",
+    "webPublishObjects",
+    "extLst",
 )
 
 
@@ -676,8 +701,17 @@ class Workbook:
 # ---------------------------------------------------------------------------------------------
 
 STYLES_ORDER: tuple[str, ...] = (
-    "numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs", "tableStyles",
-    "colors", "extLst",
+    "numFmts",
+    "fonts",
+    "fills",
+    "borders",
+    "cellStyleXfs",
+    "cellXfs",
+    "cellStyles",
+    "dxfs",
+    "tableStyles",
+    "colors",
+    "extLst",
 )
 _BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10, "@": 49}
 _DEFAULT_STYLES = (
@@ -765,7 +799,10 @@ class StyleSheet:
         applied = "".join(
             f' {name}="1"'
             for name, used in (
-                ("applyNumberFormat", num_fmt), ("applyFont", font), ("applyFill", fill), ("applyBorder", border),
+                ("applyNumberFormat", num_fmt),
+                ("applyFont", font),
+                ("applyFill", fill),
+                ("applyBorder", border),
                 ("applyAlignment", alignment),
             )
             if used

@@ -93,12 +93,45 @@ TOTAL_FILL = "FFF2F2F2"
 LINK_COLOR = "FF0563C1"
 
 WORKSHEET_ORDER: tuple[str, ...] = (
-    "sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData", "sheetCalcPr", "sheetProtection",
-    "protectedRanges", "scenarios", "autoFilter", "sortState", "dataConsolidate", "customSheetViews", "mergeCells",
-    "phoneticPr", "conditionalFormatting", "dataValidations", "hyperlinks", "printOptions", "pageMargins",
-    "pageSetup", "headerFooter", "rowBreaks", "colBreaks", "customProperties", "cellWatches", "ignoredErrors",
-    "smartTags", "drawing", "legacyDrawing", "legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls",
-    "webPublishItems", "tableParts", "extLst",
+    "sheetPr",
+    "dimension",
+    "sheetViews",
+    "sheetFormatPr",
+    "cols",
+    "sheetData",
+    "sheetCalcPr",
+    "sheetProtection",
+    "protectedRanges",
+    "scenarios",
+    "autoFilter",
+    "sortState",
+    "dataConsolidate",
+    "customSheetViews",
+    "mergeCells",
+    "phoneticPr",
+    "conditionalFormatting",
+    "dataValidations",
+    "hyperlinks",
+    "printOptions",
+    "pageMargins",
+    "pageSetup",
+    "headerFooter",
+    "rowBreaks",
+    "colBreaks",
+    "customProperties",
+    "cellWatches",
+    "ignoredErrors",
+    "smartTags",
+    "drawing",
+    "legacyDrawing",
+    "legacyDrawingHF",
+    "drawingHF",
+    "picture",
+    "oleObjects",
+    "controls",
+    "webPublishItems",
+    "tableParts",
+    "extLst",
 )
 _COMMENTS_ORDER: tuple[str, ...] = ("authors", "commentList", "extLst")
 ISSUES_WIDTHS: tuple[float, ...] = (8, 13, 64, 32, 16, 32)
@@ -262,9 +295,11 @@ def _row(number: int, cells: Sequence[str], height: float | None = None) -> str:
 
 
 def _cols(widths: Sequence[float]) -> str:
-    return "<cols>" + "".join(
-        f'<col min="{n}" max="{n}" width="{w}" customWidth="1"/>' for n, w in enumerate(widths, 1)
-    ) + "</cols>"
+    return (
+        "<cols>"
+        + "".join(f'<col min="{n}" max="{n}" width="{w}" customWidth="1"/>' for n, w in enumerate(widths, 1))
+        + "</cols>"
+    )
 
 
 def _frozen_view(selected: bool = False) -> str:
@@ -426,6 +461,12 @@ _LABELS = "|".join(s.label for s in Severity)
 _OUR_COMMENT = re.compile(rf"【(?:{_LABELS})】[A-Z][A-Z0-9-]* [^\n]*(?:\r?\n【(?:{_LABELS})】[A-Z][A-Z0-9-]* [^\n]*)*")
 
 
+def is_our_comment(author: str, text: str) -> bool:
+    """Return whether a cell comment (note) with this author and text is one perfxl wrote."""
+    # LibreOffice blanks comment authors when it saves, so perfxl's own wording identifies them too.
+    return author == COMMENT_AUTHOR or _OUR_COMMENT.fullmatch(text.strip()) is not None
+
+
 def _comment_line(f: Finding) -> str:
     """Return one finding as a line of a cell comment, e.g. ``【错误】PT-FIN-004 预算数…``."""
     return f"【{f.severity.label}】{f.code} {' '.join(f.message.split())}"
@@ -525,6 +566,12 @@ def _add_comments(package: Package, sheet: Sheet, xml: str, cells: dict[str, _Ma
     end = vml.rfind("</xml>")
     package.write(vml_part, vml[:end] + shapes + vml[end:] if end >= 0 else vml + shapes)
     return xml
+
+
+def _author_of(names: list[str], author_id: str | None) -> str:
+    """Return the author name a comment's authorId points at ('' when it points nowhere)."""
+    index = int(author_id) if author_id is not None and author_id.isdigit() else -1
+    return names[index] if 0 <= index < len(names) else ""
 
 
 def _ensure_author(xml: str) -> tuple[str, int]:
@@ -642,11 +689,11 @@ def _remove_comments(package: Package, sheet: Sheet, xml: str) -> str:
     cx = package.text(comments_rel.target)
     authors_el = child(cx, root(cx), "authors")
     authors = list(iter_matching(cx, authors_el, "author")) if authors_el is not None else []
-    ours = {str(i) for i, a in enumerate(authors) if text_of(cx, a) == COMMENT_AUTHOR}
+    names = [text_of(cx, a) for a in authors]
+    ours = {str(i) for i, name in enumerate(names) if name == COMMENT_AUTHOR}
     listing = child(cx, root(cx), "commentList")
     comments = list(iter_matching(cx, listing, "comment")) if listing is not None else []
-    # LibreOffice blanks comment authors when it saves, so perfxl's own wording identifies them too.
-    mine = [c for c in comments if c.attr("authorId") in ours or _OUR_COMMENT.fullmatch(text_of(cx, c).strip())]
+    mine = [c for c in comments if is_our_comment(_author_of(names, c.attr("authorId")), text_of(cx, c))]
     if not mine:
         return xml
     cells = {split_cell(_comment_cell(normal_ref(c.attr("ref")) or "")) for c in mine}
@@ -966,7 +1013,7 @@ def _chart_xml(rows: list[_SummaryRow]) -> str:
         '<a:srgbClr val="4472C4"/></a:solidFill></c:spPr><c:invertIfNegative val="0"/><c:dLbls>'
         f'<c:numFmt formatCode="#,##0.00" sourceLinked="0"/>{no_fill}<c:showLegendKey val="0"/><c:showVal val="1"/>'
         '<c:showCatName val="0"/><c:showSerName val="0"/><c:showPercent val="0"/><c:showBubbleSize val="0"/></c:dLbls>'
-        f"<c:cat><c:strRef><c:f>{sheet}!$C$2:$C${n + 1}</c:f><c:strCache><c:ptCount val=\"{n}\"/>{names}</c:strCache>"
+        f'<c:cat><c:strRef><c:f>{sheet}!$C$2:$C${n + 1}</c:f><c:strCache><c:ptCount val="{n}"/>{names}</c:strCache>'
         f"</c:strRef></c:cat><c:val><c:numRef><c:f>{sheet}!$D$2:$D${n + 1}</c:f><c:numCache><c:formatCode>#,##0.00"
         f'</c:formatCode><c:ptCount val="{n}"/>{values}</c:numCache></c:numRef></c:val></c:ser><c:gapWidth val="60"/>'
         '<c:axId val="50010001"/><c:axId val="50010002"/></c:barChart><c:catAx><c:axId val="50010001"/><c:scaling>'

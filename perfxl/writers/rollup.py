@@ -55,9 +55,7 @@ def weighted_plan(letter: str, first: int, last: int, total_row: int, budget: st
 
 def project_counts(findings: Sequence[Finding], project: Project) -> tuple[int, int]:
     """Return the (errors, warnings) found on ``project``'s sheet, or by its code for findings without a sheet."""
-    mine = [
-        f for f in findings if (f.sheet == project.sheet if f.sheet else f.project_code == project.code != "")
-    ]
+    mine = [f for f in findings if (f.sheet == project.sheet if f.sheet else f.project_code == project.code != "")]
     return (
         sum(f.severity is Severity.ERROR for f in mine),
         sum(f.severity is Severity.WARNING for f in mine),

@@ -243,8 +243,15 @@ def _project(doc: Document, n: int, p: Project, dept: Department) -> None:
     _put(
         table,
         1,
-        [(0, 0, "预算规模及资金用途"), (1, 1, "预算数"), (2, 2, money[0]), (3, 3, "其中：财政资金"), (4, 4, money[1]),
-         (5, 5, "其他资金"), (6, 6, money[2])],
+        [
+            (0, 0, "预算规模及资金用途"),
+            (1, 1, "预算数"),
+            (2, 2, money[0]),
+            (3, 3, "其中：财政资金"),
+            (4, 4, money[1]),
+            (5, 5, "其他资金"),
+            (6, 6, money[2]),
+        ],
     )
     _put(table, 2, [(1, 6, p.use_of_funds)])
     _vmerge(table, 0, 1, 2)
