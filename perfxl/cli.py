@@ -15,14 +15,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from perfxl import __version__
+from perfxl import __version__, paths
 from perfxl.config import Config, load_config
 from perfxl.consolidate import OutputError, Report, SourceOutcome, consolidate
-from perfxl.errors import LOCKED_HINT, SourceError
+from perfxl.errors import LOCKED_HINT, SourceError, os_reason
 from perfxl.model import Finding, PublicDepartment, ReadResult, public_department
 from perfxl.readers import read_source
 from perfxl.report import findings_document, print_department, print_findings, rules_markdown, summary_line
-from perfxl.rules import RULES, validate
+from perfxl.rules import RULES, unknown_codes, validate
 from perfxl.tables import Status
 from perfxl.writers.files import replacing
 from perfxl.writers.package import clear_findings, write_findings, write_rollup
@@ -55,14 +55,16 @@ SourceArg = Annotated[
     Path, typer.Argument(help="绩效文本（.txt、Word .docx 或 PDF）或部门工作簿（.xlsx/.xlsm）", show_default=False)
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="输出格式：table 或 json")]
-OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="把 JSON 写入此文件（UTF-8）")]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="把 JSON 写入此 .json 文件（UTF-8），表格仍显示在屏幕上")
+]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="校验配置文件（TOML 或 JSON）")]
 BookArg = Annotated[Path, typer.Argument(help="部门工作簿（.xlsx/.xlsm）", show_default=False)]
 CopyOpt = Annotated[Path | None, typer.Option("--output", "-o", help="写入这个副本，原工作簿保持不变")]
 WriteOpt = Annotated[bool, typer.Option("--write", "-w", help="写入「校验结果」表和问题单元格的底色、批注")]
 ValidateOutputOpt = Annotated[
     Path | None,
-    typer.Option("--output", "-o", help="把 JSON 写入此文件（UTF-8）；与 --write 同用时为写入结果的工作簿副本"),
+    typer.Option("--output", "-o", help="把 JSON 写入此 .json 文件（UTF-8）；与 --write 同用时为写入结果的工作簿副本"),
 ]
 
 
@@ -80,9 +82,13 @@ def _read(path: Path) -> ReadResult:
 
 def _config(path: Path | None) -> Config:
     try:
-        return load_config(path)
+        config = load_config(path)
+        unknown = unknown_codes(config)
+        if unknown and path is not None:
+            raise SourceError(str(path), f"配置项无效：没有规则 {'、'.join(unknown)}（perfxl rules 列出全部规则）")
     except SourceError as exc:
         raise _fail(exc) from None
+    return config
 
 
 def write_json(document: Any, path: Path) -> None:
@@ -92,22 +98,55 @@ def write_json(document: Any, path: Path) -> None:
         fh.write("\n")
 
 
-def _emit_json(document: Any, output: Path | None) -> None:
-    if output is not None:
-        write_json(document, output)
-        err_console.print(f"已写入 {output}")
+def print_document(text: str) -> None:
+    """Write ``text`` (JSON or Markdown) to stdout: UTF-8 bytes into a pipe or file, text on a console."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None and not sys.stdout.isatty():
+        # Redirected output is data for another program: UTF-8 whatever the console's codepage.
+        sys.stdout.flush()
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
     else:
-        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(text)
+
+
+def _check_json_output(output: Path | None, source: Path) -> None:
+    """End the command with exit code 2 when ``output`` cannot take the JSON document."""
+    if output is None:
+        return
+    reason = (
+        "应以 .json 结尾" if output.suffix.lower() != ".json"
+        else "是一个文件夹，请给出 .json 文件名" if paths.is_dir(output)
+        else "会覆盖来源文件本身" if output.resolve() == source.resolve()
+        else None
+    )  # fmt: skip
+    if reason is not None:
+        err_console.print(f"[bold red]输出有误[/] {output} {reason}")
+        raise typer.Exit(EXIT_UNREADABLE)
+
+
+def _emit_json(document: Any, output: Path | None) -> None:
+    if output is None:
+        print_document(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
+        return
+    try:
+        write_json(document, output)
+    except OSError as exc:
+        err_console.print(f"[bold red]无法写入[/] {output}：{os_reason(exc)}")
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    err_console.print(f"已写入 {output}")
 
 
 @app.command()
 def inspect(source: SourceArg, fmt: FormatOpt = Format.table, output: OutputOpt = None) -> None:
     """显示从来源中读到的单位、项目、金额、支出计划和指标。"""
+    _check_json_output(output, source)
     result = _read(source)
-    if fmt is Format.json:
-        _emit_json(public_department(result.department).model_dump(mode="json"), output)
-    else:
+    document = public_department(result.department).model_dump(mode="json")
+    if fmt is Format.table:
         print_department(console, result.department)
+    if fmt is Format.json or output is not None:
+        _emit_json(document, output)
 
 
 @app.command("validate")
@@ -119,39 +158,61 @@ def validate_cmd(
     write: WriteOpt = False,
 ) -> None:
     """逐条校验绩效目标；有错误时退出码为 1，无法读取或写入时为 2。"""
+    if not write:
+        _check_json_output(output, source)
     cfg = _config(config)
     result = _read(source)
     if write and (not zipfile.is_zipfile(source) or source.suffix.lower() not in (".xlsx", ".xlsm")):
         err_console.print(f"[bold red]无法写入[/] {source}：--write 只能用于 Excel 工作簿（.xlsx/.xlsm）")
         raise typer.Exit(EXIT_UNREADABLE)
-    findings = validate(result, cfg)
-    if fmt is Format.json:
-        _emit_json(findings_document(findings), None if write else output)
-    else:
-        print_findings(console, findings, title=f"校验结果：{source.name}")
     if write:
-        written = _edit(lambda: write_findings(source, findings, output=output))
+        _check_copy(source, output)
+    findings = validate(result, cfg)
+    json_output = None if write else output
+    if fmt is Format.table:
+        print_findings(console, findings, title=f"校验结果：{source.name}")
+    if fmt is Format.json or json_output is not None:
+        _emit_json(findings_document(findings), json_output)
+    if write:
+        written = _edit(lambda: write_findings(source, findings, output=output), output or source)
         # Keep stdout pure JSON when JSON was asked for.
         (err_console if fmt is Format.json else console).print(f"已把 {len(findings)} 条校验结果写入 {written}")
     raise typer.Exit(exit_code(findings))
 
 
-def _edit(action: Callable[[], _T]) -> _T:
-    """Return what ``action`` returns (the workbook it wrote); turn read and write failures into exit code 2."""
+def _check_copy(book: Path, output: Path | None) -> None:
+    """End the command with exit code 2 when ``output`` cannot be a copy of the workbook ``book``."""
+    if output is None:
+        return
+    # Excel refuses a macro-enabled package named .xlsx, and the other way round.
+    if output.suffix.lower() != book.suffix.lower():
+        reason = f"应与原工作簿一样以 {book.suffix.lower() or '.xlsx'} 结尾"
+    elif paths.is_dir(output):
+        reason = "是一个文件夹，请给出工作簿文件名"
+    else:
+        return
+    err_console.print(f"[bold red]输出有误[/] {output} {reason}")
+    raise typer.Exit(EXIT_UNREADABLE)
+
+
+def _edit(action: Callable[[], _T], target: Path) -> _T:
+    """Return what ``action`` returns (the workbook it wrote); name ``target`` when it fails, with exit code 2."""
     try:
         return action()
     except SourceError as exc:
         raise _fail(exc) from None
     except OSError as exc:
+        # The error names the temporary file beside the target: users know the target.
         hint = f"（工作簿{LOCKED_HINT}）" if isinstance(exc, PermissionError) else ""
-        err_console.print(f"[bold red]无法写入[/] {exc.filename or ''}：{exc.strerror or exc}{hint}")
+        err_console.print(f"[bold red]无法写入[/] {target}：{os_reason(exc)}{hint}")
         raise typer.Exit(EXIT_UNREADABLE) from None
 
 
 @app.command("clear")
 def clear_cmd(book: BookArg, output: CopyOpt = None) -> None:
     """清除「校验结果」表，以及 perfxl 写入的单元格底色和批注。"""
-    written = _edit(lambda: clear_findings(book, output=output))
+    _check_copy(book, output)
+    written = _edit(lambda: clear_findings(book, output=output), output or book)
     if written is None:
         console.print(f"{book} 中没有 perfxl 写入的校验结果、底色或批注，文件未改动")
     else:
@@ -164,10 +225,11 @@ def rollup_cmd(book: BookArg, config: ConfigOpt = None, output: CopyOpt = None) 
 
     金额用公式链接到项目表，随项目表实时更新。
     """
+    _check_copy(book, output)
     cfg = _config(config)
     result = _read(book)
     findings = validate(result, cfg)
-    written = _edit(lambda: write_rollup(book, result, findings, output=output))
+    written = _edit(lambda: write_rollup(book, result, findings, output=output), output or book)
     projects = result.department.projects
     total = sum((p.budget for p in projects if p.budget is not None), Decimal(0))
     console.print(f"已写入 {written} 的「部门汇总」：{len(projects)} 个项目")
@@ -204,8 +266,8 @@ def _planned(
     after it), or None for commands that have ``beside`` name the file next to its source. A bad
     ``out`` ends the command with exit code 2.
     """
-    to_file = out is not None and out.suffix.lower() == suffix and not out.is_dir()
-    if out is not None and not to_file and (out.is_file() or out.suffix):
+    to_file = out is not None and out.suffix.lower() == suffix and not paths.is_dir(out)
+    if out is not None and not to_file and (paths.is_file(out) or out.suffix):
         err_console.print(f"[bold red]输出有误[/] {out} 应以 {suffix} 结尾，或是一个文件夹")
         raise typer.Exit(EXIT_UNREADABLE)
     if to_file and len(sources) > 1:
@@ -243,7 +305,7 @@ def _export_one(source: Path, target: Path, cfg: Config) -> bool:
         write_document(result.department, target)
     except OSError as exc:
         hint = "（文档是否正在 Word 或 WPS 中打开？）" if isinstance(exc, PermissionError) else ""
-        err_console.print(f"[bold red]无法写入[/] {target}：{exc.strerror or exc}{hint}")
+        err_console.print(f"[bold red]无法写入[/] {target}：{os_reason(exc)}{hint}")
         return False
     console.print(f"{source} → [bold]{target}[/]（{len(result.department.projects)} 个项目）")
     if any(f.severity.value == "error" for f in findings):
@@ -372,7 +434,7 @@ def rules_cmd(
 ) -> None:
     """列出全部校验规则及其默认级别。"""
     if markdown:
-        sys.stdout.write(rules_markdown(RULES))
+        print_document(rules_markdown(RULES))
         return
     table = Table(title="校验规则")
     for column in ("规则", "级别", "名称"):
@@ -394,7 +456,7 @@ def inspect_schema() -> dict[str, Any]:
 @app.command()
 def schema() -> None:
     """输出 inspect JSON 的 JSON Schema（公开接口）。"""
-    sys.stdout.write(json.dumps(inspect_schema(), ensure_ascii=False, indent=2) + "\n")
+    print_document(json.dumps(inspect_schema(), ensure_ascii=False, indent=2) + "\n")
 
 
 def _examples_dir() -> Path:
@@ -412,6 +474,9 @@ def demo(
 
     读取、校验、生成部门工作簿并合并，最后说明结果在哪里。
     """
+    if paths.exists(out) and not paths.is_dir(out):
+        err_console.print(f"[bold red]输出有误[/] {out} 已有同名的文件，请给出一个文件夹")
+        raise typer.Exit(EXIT_UNREADABLE)
     try:
         examples = sorted(_examples_dir().glob("*.txt"))
     except SourceError as exc:
@@ -491,7 +556,7 @@ def import_cmd(
         try:
             write_department_workbook(result.department, target)
         except OSError as exc:
-            err_console.print(f"[bold red]无法写入[/] {target}：{exc.strerror or exc}")
+            err_console.print(f"[bold red]无法写入[/] {target}：{os_reason(exc)}")
             failed = True
             continue
         console.print(f"{source} → [bold]{target}[/]（{len(result.department.projects)} 个项目）")
@@ -515,7 +580,7 @@ def _import_xlsm(sources: list[Path], out: Path) -> int:
         err_console.print(f"[bold red]无法生成[/] {exc}")
         return EXIT_UNREADABLE
     except OSError as exc:
-        err_console.print(f"[bold red]无法写入[/] {out}：{exc.strerror or exc}")
+        err_console.print(f"[bold red]无法写入[/] {out}：{os_reason(exc)}")
         return EXIT_UNREADABLE
     projects = len(result.department.projects)
     console.print(f"{sources[0]} → [bold]{out}[/]（{projects} 个项目，带「绩效目标」功能区和宏）")
@@ -540,7 +605,7 @@ def template_cmd(
         err_console.print(f"[bold red]无法生成[/] {exc}")
         raise typer.Exit(EXIT_UNREADABLE) from None
     except OSError as exc:
-        err_console.print(f"[bold red]无法写入[/] {out}：{exc.strerror or exc}")
+        err_console.print(f"[bold red]无法写入[/] {out}：{os_reason(exc)}")
         raise typer.Exit(EXIT_UNREADABLE) from None
     console.print(f"已生成模板 [bold]{out}[/]")
 
@@ -563,4 +628,10 @@ def _root(
 
 def main() -> None:
     """Run the command line."""
+    # A Chinese Windows console is GBK: a character it lacks (an emoji in a project name) prints
+    # as "?" instead of ending the command in UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
     app()

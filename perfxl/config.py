@@ -7,15 +7,16 @@ passes its own TOML (or JSON) file with ``--config`` and only states what differ
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from perfxl.errors import SourceError
-from perfxl.model import Severity
+from perfxl.errors import SourceError, os_reason
+from perfxl.model import PLAN_CHECKPOINTS, Severity
 
 
 class Thresholds(BaseModel):
@@ -37,6 +38,14 @@ class Thresholds(BaseModel):
         description="PT-PLAN-006 early warnings, e.g. {'6月底': 40, '10月底': 80} (Sichuan 2025)",
     )
     tiny_population: int = Field(2, description="PT-SAT-003: beneficiaries at or below this")
+
+    @field_validator("plan_minimums")
+    @classmethod
+    def _known_checkpoints(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        unknown = [k for k in value if k not in PLAN_CHECKPOINTS]
+        if unknown:
+            raise ValueError(f"没有节点 {'、'.join(unknown)}，应为 {'、'.join(PLAN_CHECKPOINTS)} 之一")
+        return value
 
 
 class Config(BaseModel):
@@ -67,13 +76,49 @@ def load_config(path: Path | None) -> Config:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise SourceError(str(path), f"无法读取配置文件：{exc.strerror or exc}") from None
+        raise SourceError(str(path), f"无法读取配置文件：{os_reason(exc)}") from None
     try:
-        data = json.loads(raw) if path.suffix.lower() == ".json" else tomllib.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise SourceError(str(path), f"配置文件格式错误：{exc}") from None
+        # Notepad saves UTF-8 with a byte-order mark; TOML and JSON parsers reject it.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SourceError(str(path), "配置文件不是 UTF-8 编码（可能是 GBK）；请用记事本“另存为”并选择 UTF-8") from None
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(str(path), f"JSON 格式错误（{exc.msg}）", line=exc.lineno) from None
+    except tomllib.TOMLDecodeError as exc:
+        at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        detail = str(exc)[: at.start()].strip() if at else str(exc)
+        raise SourceError(str(path), f"TOML 格式错误（{detail}）", line=int(at[1]) if at else None) from None
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
-        problems = "；".join(f"{'.'.join(str(p) for p in e['loc'])}：{e['msg']}" for e in exc.errors())
+        problems = "；".join(f"{'.'.join(str(p) for p in e['loc'])}：{_problem(e)}" for e in exc.errors())
         raise SourceError(str(path), f"配置项无效：{problems}") from None
+
+
+# pydantic's messages for the mistakes people make in a hand-written configuration, in Chinese.
+_PROBLEMS = {
+    "extra_forbidden": "不是可用的配置项（见 docs/config-example.toml）",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
+    "decimal_parsing": "应为数字",
+    "decimal_type": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "bool_type": "应为 true 或 false",
+    "string_type": "应为文字（加引号）",
+    "list_type": '应为列表，如 ["a", "b"]',
+    "dict_type": "应为表，如 {键 = 值}",
+    "model_type": "应为表，如 [thresholds]",
+}
+
+
+def _problem(error: Any) -> str:
+    kind = error["type"]
+    if kind in ("literal_error", "enum"):
+        expected = str(error.get("ctx", {}).get("expected", "")).replace(" or ", ", ").replace(", ", "、")
+        return f"应为 {expected} 之一"
+    if kind == "value_error":
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    return _PROBLEMS.get(kind, str(error["msg"]))

@@ -35,8 +35,9 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
+from perfxl import paths
 from perfxl.config import Config
-from perfxl.errors import LOCKED_HINT, SourceError
+from perfxl.errors import LOCKED_HINT, SourceError, os_reason
 from perfxl.model import PLAN_CHECKPOINTS, Finding, ReadResult, Severity
 from perfxl.readers.consolidated import ConsolidatedReader, is_consolidated
 from perfxl.readers.safety import LIMITS, Limits, open_workbook, read_bytes
@@ -263,7 +264,7 @@ def discover(inputs: Sequence[Path], *, exclude: Sequence[Path] = ()) -> tuple[l
             files.append(path)
 
     for item in inputs:
-        if item.is_dir():
+        if paths.is_dir(item):
             found = []
             # os.walk does not follow links to folders, so a link loop cannot trap the search.
             for folder, dirs, names in os.walk(item):
@@ -271,7 +272,7 @@ def discover(inputs: Sequence[Path], *, exclude: Sequence[Path] = ()) -> tuple[l
                 found += [Path(folder) / n for n in names if _spreadsheet_name(n)]
             for path in sorted(found):
                 take(path)
-        elif item.exists():
+        elif paths.exists(item):
             take(item)
         else:
             missing.append(item)
@@ -471,7 +472,7 @@ def _from_consolidated(
         result.discard()
         if isinstance(exc, OSError):
             folder = spool_dir or tempfile.gettempdir()
-            raise SpoolError(f"无法写入临时文件夹 {folder}（{exc.strerror or exc}）") from None
+            raise SpoolError(f"无法写入临时文件夹 {folder}（{os_reason(exc)}）") from None
         raise
     result.issue_counts = [(*key, n) for key, n in counts.items()]
     return result
@@ -889,13 +890,15 @@ def consolidate(
     config = config or Config()
     if output.suffix.lower() != ".xlsx":
         raise OutputError(f"输出文件 {output} 应以 .xlsx 结尾")
-    if output.is_dir():
+    if paths.is_dir(output):
         raise OutputError(f"输出 {output} 是一个文件夹，请给出 .xlsx 文件名")
-    explicit = {p.resolve() for p in inputs if p.is_file()}
+    explicit = {p.resolve() for p in inputs if paths.is_file(p)}
     if output.resolve() in explicit:
         raise OutputError(f"输出文件 {output} 也是输入之一；输入不会被修改，请换一个输出文件名")
-    if output.is_file():
+    if paths.is_file(output):
         _check_replaceable(output)
+    if parquet_dir is not None and paths.exists(parquet_dir) and not paths.is_dir(parquet_dir):
+        raise OutputError(f"Parquet 文件夹 {parquet_dir} 已是一个文件，请给出文件夹")
     files, missing = discover(inputs, exclude=[output])
     report = Report(None, None, [SourceOutcome(str(p), "", Status.REJECTED, "文件或文件夹不存在") for p in missing])
     # Merging a result kept beside a locked output would count every project in it twice.
@@ -915,8 +918,11 @@ def consolidate(
         writer = ConsolidatedWriter(output, max_rows=max_rows, parquet_dir=parquet_dir)
     except OSError as exc:
         # The rows are spooled in the system's temporary folder: name the path that failed.
-        where = f"（{exc.filename}）" if exc.filename and Path(exc.filename).parent != output.parent else ""
-        raise OutputError(f"无法在 {output.parent} 写入输出文件：{exc.strerror or exc}{where}") from None
+        failed = Path(exc.filename) if exc.filename else output
+        where = (
+            f"无法在 {output.parent} 写入输出文件" if failed.parent == output.parent else f"无法写入工作文件 {failed}"
+        )
+        raise OutputError(f"{where}：{os_reason(exc)}") from None
     ledger = _Ledger()
     ledger.sources = report.sources
     # Private to this run (mkdtemp makes it 0700); what a dead worker left in it goes with it.
@@ -924,7 +930,7 @@ def consolidate(
         spool_dir = tempfile.mkdtemp(prefix="perfxl-spool-")
     except OSError as exc:
         writer.abort()
-        raise OutputError(f"无法在临时文件夹 {tempfile.gettempdir()} 中建立工作目录：{exc.strerror or exc}") from None
+        raise OutputError(f"无法在临时文件夹 {tempfile.gettempdir()} 中建立工作目录：{os_reason(exc)}") from None
     try:
         work = partial(process_file, config=config, limits=limits, seconds=seconds_per_file,
                        keep_rows=parquet_dir is not None, spool_dir=spool_dir)  # fmt: skip
@@ -957,7 +963,7 @@ def consolidate(
         report.written = writer.finish(summary, units, sources)
     except OSError as exc:
         writer.abort()
-        raise OutputError(f"写入 {output} 失败：{exc.strerror or exc}") from None
+        raise OutputError(f"写入 {output} 失败：{os_reason(exc)}") from None
     except BaseException:
         writer.abort()
         raise

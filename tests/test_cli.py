@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -94,6 +95,27 @@ def test_python_dash_m_runs_the_same_command_line() -> None:
     assert json.loads(ran.stdout) == json.loads(direct.stdout)
 
 
+@pytest.mark.parametrize("args", [["inspect", "-f", "json"], ["inspect"], ["validate"]])
+def test_a_gbk_console_gets_no_traceback_for_characters_it_lacks(tmp_path: Path, args: list[str]) -> None:
+    source = tmp_path / "表情.txt"
+    text = ZUNHUA.read_text(encoding="utf-8")
+    source.write_text(text.replace("安全生产监督管理、专家费", "安全生产监督管理🚀专家费"), encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "gbk", "COLUMNS": "250"}
+    ran = subprocess.run(
+        [sys.executable, "-m", "perfxl", args[0], str(source), *args[1:]], capture_output=True, env=env, check=False
+    )
+    assert b"Traceback" not in ran.stderr, ran.stderr.decode("gbk", "replace")
+    assert ran.returncode == (1 if args[0] == "validate" else 0)
+    if "json" in args:
+        # Piped JSON is data: UTF-8 with every character, whatever the console's codepage.
+        names = [p["name"] for p in json.loads(ran.stdout.decode("utf-8"))["projects"]]
+        assert "安全生产监督管理🚀专家费" in names
+    elif args[0] == "inspect":
+        assert "安全生产监督管理?专家费".encode("gbk") in ran.stdout
+    else:
+        assert "个错误" in ran.stdout.decode("gbk")
+
+
 COMMANDS = sorted(typer.main.get_group(app).commands)
 
 
@@ -136,24 +158,34 @@ def test_validate_consistent_document_exits_zero(tmp_path: Path) -> None:
     assert result.exit_code == 0
 
 
-@pytest.mark.parametrize(
-    ("name", "content"),
-    [
-        ("binary.txt", bytes(range(256)) * 4),
-        ("empty.txt", b""),
-        ("poem.txt", "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n".encode()),
-        ("fake.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504),
-    ],
-)
+RANDOM = bytes(range(256)) * 4
+JUNK = [
+    ("binary.txt", RANDOM, "不是文本文件"),
+    ("empty.txt", b"", "空"),
+    ("poem.txt", "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n".encode(), "绩效"),
+    ("fake.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "旧版"),
+    # Named as a workbook, Word document or PDF: the message says what it is instead.
+    ("random.xlsx", RANDOM, "无法识别的文件内容，不是 Excel 工作簿"),
+    ("table.xlsx", "单位,项目\n工信局,培训\n".encode(), "纯文本"),
+    ("export.xls", b"<html><body><table><tr><td>1</td></tr></table></body></html>", "网页（HTML）"),
+    ("empty.xlsx", b"", "文件为空"),
+    ("random.docx", RANDOM, "扩展名是 .docx，但内容不是Word 文档"),
+    ("random.pdf", RANDOM, "扩展名是 .pdf，但内容不是PDF 文件"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "reason"), JUNK, ids=[j[0] for j in JUNK])
 @pytest.mark.parametrize("command", ["inspect", "validate"])
-def test_junk_input_exits_2_with_chinese_message(tmp_path: Path, name: str, content: bytes, command: str) -> None:
+def test_junk_input_exits_2_with_chinese_message(
+    tmp_path: Path, name: str, content: bytes, reason: str, command: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
-    result = runner.invoke(app, [command, str(path)])
+    result = runner.invoke(app, [command, str(path)], env={"COLUMNS": "300"})
     assert result.exit_code == 2
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "无法读取" in result.stderr
-    assert name in result.stderr
+    assert f"无法读取 {path}" in result.stderr
+    assert reason in result.stderr
     assert "Traceback" not in result.output
 
 

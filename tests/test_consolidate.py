@@ -772,7 +772,7 @@ def test_a_broken_temporary_folder_is_named_and_leaves_nothing(
     out = tmp_path / "输出"
     result = runner.invoke(app, ["consolidate", str(case.accepted[1]), "-o", str(out / "汇总.xlsx")])
     assert result.exit_code == 2
-    assert f"无法在 {out} 写入输出文件" in result.output and str(missing) in result.output.replace("\n", "")
+    assert f"无法写入工作文件 {missing}" in result.output.replace("\n", "")
     assert not list(out.iterdir())
 
 

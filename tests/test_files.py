@@ -7,6 +7,7 @@ the permissions it had.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from collections.abc import Iterator
@@ -114,3 +115,60 @@ def test_temporaries_never_clash_and_are_never_taken_for_inputs(workbook: Path, 
     assert temporary_beside(folder / "汇总.xlsx") != left
     files, missing = discover([folder])
     assert sorted(p.name for p in files) == [".备份.xlsx", "承德.xlsx"] and not missing
+
+
+LONG = "长" * 100  # 300 bytes in UTF-8: longer than any file system allows a name to be
+# (command with {src} the workbook, {file} a plain file, {out} an empty folder; what the message says)
+BAD_OUTPUTS = [
+    (["inspect", "{src}", "-f", "json", "-o", "{src}"], "应以 .json 结尾"),
+    (["inspect", "{text}", "-f", "json", "-o", "{text}"], "会覆盖来源文件本身"),
+    (["validate", "{src}", "-f", "json", "-o", "{out}/结果.json"], "是一个文件夹"),
+    (["inspect", "{src}", "-o", "{file}/i.json"], "路径中有一段不是文件夹"),
+    (["validate", "{src}", "-o", "{out}/" + LONG + ".json"], "文件名太长"),
+    (["validate", "{src}", "--write", "-o", "{out}/副本.json"], "应与原工作簿一样以 .xlsx 结尾"),
+    (["rollup", "{src}", "-o", "{out}/汇总.txt"], "应与原工作簿一样以 .xlsx 结尾"),
+    (["clear", "{src}", "-o", "{out}/副本.xlsm"], "应与原工作簿一样以 .xlsx 结尾"),
+    (["rollup", "{src}", "-o", "{out}/" + LONG + ".xlsx"], "文件名太长"),
+    (["export", "{src}", "-o", "{out}/" + LONG + ".docx"], "文件名太长"),
+    (["import", str(CHENGDE), "-o", "{file}/单位.xlsx"], "路径中有一段不是文件夹"),
+    (["demo", "-o", "{file}"], "已有同名的文件"),
+    (["consolidate", "{src}", "-o", "{out}/合并.xlsx", "--parquet", "{file}"], "已是一个文件"),
+    (["consolidate", "{src}", "-o", "{out}/" + LONG + ".xlsx"], "文件名太长"),
+    (["consolidate", "{src}", "-o", "{file}/合并.xlsx"], "路径中有一段不是文件夹"),
+]
+
+
+@pytest.mark.parametrize(("command", "reason"), BAD_OUTPUTS, ids=[f"{c[0]}-{r}" for c, r in BAD_OUTPUTS])
+def test_an_output_that_cannot_be_written_is_refused_in_chinese(
+    command: list[str], reason: str, workbook: Path, tmp_path: Path
+) -> None:
+    src = tmp_path / "承德.xlsx"
+    src.write_bytes(workbook.read_bytes())
+    text = tmp_path / "承德.json"
+    text.write_bytes(CHENGDE.read_bytes())
+    file = tmp_path / "说明"
+    file.write_text("不是文件夹", encoding="utf-8")
+    out = tmp_path / "输出"
+    out.mkdir()
+    (out / "结果.json").mkdir()
+    before = {p: p.read_bytes() for p in (src, text, file)}
+    args = [a.format(src=src, text=text, file=file, out=out) for a in command]
+    result = runner.invoke(app, args, env={"COLUMNS": "400"})
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert reason in result.stderr.replace("\n", "")
+    assert {p: p.read_bytes() for p in before} == before
+    assert [p.name for p in out.iterdir()] == ["结果.json"]
+
+
+@pytest.mark.parametrize("command", ["inspect", "validate"])
+def test_output_without_json_format_writes_the_json_and_shows_the_table(
+    command: str, workbook: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / f"{command}.json"
+    result = runner.invoke(app, [command, str(workbook), "-o", str(target)], env={"COLUMNS": "200"})
+    assert result.exit_code in (0, 1), result.output
+    document = json.loads(target.read_text(encoding="utf-8"))
+    assert document == json.loads(runner.invoke(app, [command, str(workbook), "-f", "json"]).stdout)
+    assert ("projects" if command == "inspect" else "findings") in document
+    assert ("单位编码 593001" if command == "inspect" else "校验结果：承德.xlsx") in result.stdout

@@ -26,6 +26,7 @@ from perfxl.model import Department, Finding, PublicDepartment, ReadResult, publ
 from perfxl.readers import read_source
 from perfxl.readers.grid import Cell, Grid, parse_grids
 from perfxl.readers.workbook import read_workbook
+from perfxl.rules import validate
 from perfxl.writers.workbook import write_department_workbook
 from tests.factories import clean_project, department
 from tests.lo import convert
@@ -249,6 +250,33 @@ def test_error_values_written_by_a_formula(clean_book: Path, tmp_path: Path) -> 
     result = read_workbook(edited)
     assert result.department.projects[0].budget is None
     assert codes_at(result.findings, "项目1", "C4") == [("PT-STR-001", "error")]
+
+
+PLANS = [
+    ((30, 60, 90, 100), [30, 60, 90, 100], []),
+    ((0.3, 0.6, 0.9, 1), [30, 60, 90, 100], []),
+    ((0.5, 1, 1, 1), [50, 100, 100, 100], []),
+    # A fraction typed as 120% among the others is that one error, not a plan of 0.2%…1.2%.
+    ((0.2, 0.5, 1.2, 1), [20, 50, 120, 100], [("E7", "PT-PLAN-002"), ("F7", "PT-PLAN-002")]),
+    ((20, 50, 120, 100), [20, 50, 120, 100], [("E7", "PT-PLAN-002"), ("F7", "PT-PLAN-002")]),
+    ((0.1, 0.4, 0.8, 0.9), [10, 40, 80, 90], [("F7", "PT-PLAN-001")]),
+]
+
+
+@pytest.mark.parametrize(("numbers", "plan", "codes"), PLANS, ids=[str(n) for n, _, _ in PLANS])
+def test_plan_numbers_read_as_percent_or_fractions(
+    clean_book: Path, tmp_path: Path, numbers: tuple[float, ...], plan: list[int], codes: list[tuple[str, str]]
+) -> None:
+    wb = openpyxl.load_workbook(clean_book)
+    for cell, number in zip(("B7", "D7", "E7", "F7"), numbers, strict=True):
+        wb["项目1"][cell] = number
+    edited = tmp_path / "plan.xlsx"
+    wb.save(edited)
+    result = read_workbook(edited)
+    assert result.department.projects[0].spending_plan == plan
+    findings = validate(result)
+    found = sorted((f.cell or "", f.code) for f in findings if f.code.startswith("PT-PLAN-00") and f.sheet == "项目1")
+    assert [c for c in found if c[1] in ("PT-PLAN-001", "PT-PLAN-002")] == codes
 
 
 def test_plan_cells_as_fractions_percent_numbers_or_text(clean_book: Path, tmp_path: Path) -> None:

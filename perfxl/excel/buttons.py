@@ -30,7 +30,7 @@ import xlwings as xw
 from perfxl import __version__
 from perfxl.consolidate import OutputError, SourceOutcome
 from perfxl.consolidate import consolidate as consolidate_files
-from perfxl.errors import SourceError
+from perfxl.errors import SourceError, os_reason
 from perfxl.excel.grid import book_grids, read_book
 from perfxl.layout import (
     ISSUES_HEADER,
@@ -108,7 +108,7 @@ def _run(title: str, action: Callable[[xw.Book, _Status], str], book: xw.Book | 
     except SourceError as exc:
         message, mode = f"无法读取工作簿 {exc}", "critical"
     except PermissionError as exc:
-        message, mode = f"无法写入 {exc.filename or ''}：文件可能正在别处打开（{exc.strerror or exc}）", "critical"
+        message, mode = f"无法写入 {exc.filename or ''}：文件可能正在别处打开（{os_reason(exc)}）", "critical"
     except Exception as exc:  # noqa: BLE001 - every failure must reach the user as a message, not a traceback
         traceback.print_exc(file=sys.stderr)
         message = (

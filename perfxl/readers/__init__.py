@@ -5,9 +5,11 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from perfxl.errors import SourceError
+from perfxl import paths
+from perfxl.errors import SourceError, os_reason
 from perfxl.model import ReadResult
 from perfxl.readers.published import read_published
+from perfxl.readers.safety import UNKNOWN, content_problem
 from perfxl.readers.workbook import read_workbook
 
 _ZIP = b"PK\x03\x04"
@@ -15,20 +17,21 @@ _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _PDF = b"%PDF-"
 # The main part of a Word document (.docx, .docm), by which a zip is told from a workbook.
 WORD_DOCUMENT_PART = "word/document.xml"
+_DOCUMENT_KINDS = {".docx": "Word 文档", ".docm": "Word 文档", ".pdf": "PDF 文件"}
 
 
 def read_source(path: Path) -> ReadResult:
     """Return the parsed department of any source perfxl reads, or raise SourceError."""
     name = str(path)
-    if path.is_dir():
+    if paths.is_dir(path):
         raise SourceError(name, "这是一个文件夹，请指定一个文件")
     try:
         with path.open("rb") as fh:
-            head = fh.read(8)
+            head = fh.read(4096)
     except FileNotFoundError:
         raise SourceError(name, "文件不存在") from None
     except OSError as exc:
-        raise SourceError(name, f"无法读取文件：{exc.strerror or exc}") from None
+        raise SourceError(name, f"无法读取文件：{os_reason(exc)}") from None
     # The Word and PDF readers load python-docx and pdfplumber (a fifth of a second): only
     # when a document comes, never in the consolidation workers, which import this package.
     if head.startswith(_ZIP):
@@ -45,6 +48,15 @@ def read_source(path: Path) -> ReadResult:
     if head.startswith(_OLE):
         raise SourceError(
             name, "这是旧版 Office 文件（.xls/.doc）或加密文件，无法读取；请另存为 .xlsx 或 .docx（并取消密码）"
+        )
+    suffix = path.suffix.lower()
+    # Named as a workbook, Word document or PDF but not one: say so, not "this text has no table".
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        raise SourceError(name, content_problem(head) or UNKNOWN)
+    if suffix in _DOCUMENT_KINDS:
+        raise SourceError(
+            name,
+            f"扩展名是 {suffix}，但内容不是{_DOCUMENT_KINDS[suffix]}：文件可能已损坏，或是其他格式的文件改了扩展名",
         )
     return read_published(path)
 

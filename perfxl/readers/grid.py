@@ -638,9 +638,13 @@ class _ProjectReader:
 
 
 def plan_scale(values: Iterable[Cell]) -> Decimal:
-    """Return 100 when the plan's numbers are fractions (all at most 1, as under a 0% format), else 1."""
+    """Return 100 when the plan's numbers are fractions (as typed under a 0% format), else 1.
+
+    They are fractions when all are below 2: a plan in percent reaches far beyond 2% by 12月底,
+    so 0.2/0.5/1.2/1 is 20%…120% (the 120% an error the plan rules name), never 0.2%…1.2%.
+    """
     numbers = [float(v) for v in values if is_number(v)]
-    return Decimal(100) if numbers and all(v <= 1 for v in numbers) else Decimal(1)
+    return Decimal(100) if numbers and all(v < 2 for v in numbers) else Decimal(1)
 
 
 def plan_percent(value: Cell, scale: Decimal) -> Decimal | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from perfxl.errors import SourceError
+from perfxl.errors import SourceError, os_reason
 from perfxl.model import (
     Department,
     Finding,
@@ -127,7 +127,7 @@ def read_published(path: Path) -> ReadResult:
     except FileNotFoundError:
         raise SourceError(name, "文件不存在") from None
     except OSError as exc:
-        raise SourceError(name, f"无法读取文件：{exc.strerror or exc}") from None
+        raise SourceError(name, f"无法读取文件：{os_reason(exc)}") from None
     return parse_published(_decode(data, name), name)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from perfxl.errors import SourceError
+from perfxl.errors import SourceError, os_reason
 
 ZIP_MAGIC = b"PK\x03\x04"
 EMPTY_ZIP_MAGIC = b"PK\x05\x06"
@@ -94,7 +94,7 @@ def read_bytes(path: Path, limits: Limits = LIMITS) -> bytes:
     except IsADirectoryError:
         raise SourceError(file, "这是一个文件夹，请指定一个文件") from None
     except OSError as exc:
-        raise SourceError(file, f"无法读取文件：{exc.strerror or exc}") from None
+        raise SourceError(file, f"无法读取文件：{os_reason(exc)}") from None
     if len(data) > limits.max_file_bytes:
         raise SourceError(file, TOO_BIG.format(size=path.stat().st_size >> 20, limit=limits.max_file_bytes >> 20))
     return data

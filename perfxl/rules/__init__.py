@@ -7,7 +7,12 @@ from perfxl.model import Finding, ReadResult
 from perfxl.rules import codes, indicators, money, plan, structure, text  # noqa: F401 - registers
 from perfxl.rules.registry import RULES, Rule, run_rules
 
-__all__ = ["RULES", "Rule", "validate"]
+__all__ = ["RULES", "Rule", "unknown_codes", "validate"]
+
+
+def unknown_codes(config: Config) -> list[str]:
+    """Return the rule codes ``config`` overrides or disables that no rule has (a typo silently checks nothing)."""
+    return sorted({code for code in [*config.severity_overrides, *config.disabled_rules] if code not in RULES})
 
 
 def validate(result: ReadResult, config: Config | None = None) -> list[Finding]:

@@ -66,11 +66,11 @@ def plan_complete(project: Project, ctx: Context) -> Iterator[Hit]:
         return
     if all(v is None for v in plan):
         return  # no plan at all is PT-STR-001's finding
-    last = plan[-1]
+    last, place = plan[-1], f"spending_plan[{len(plan) - 1}]"
     if last is None:
-        yield hit("spending_plan", value=ctx.once(_plan_text, plan))
+        yield hit("spending_plan", place=place, value=ctx.once(_plan_text, plan))
     elif last < FULL and project.code not in ctx.config.multi_year:
-        yield hit("spending_plan", value=_pct(last), template="short", pct=_pct(last))
+        yield hit("spending_plan", place=place, value=_pct(last), template="short", pct=_pct(last))
 
 
 @rule(
@@ -88,9 +88,11 @@ def plan_values(project: Project, ctx: Context) -> Iterator[Hit]:
     plan = _plan(project)
     if plan is None:
         return
-    for checkpoint, value in zip(PLAN_CHECKPOINTS, plan, strict=True):
+    for n, (checkpoint, value) in enumerate(zip(PLAN_CHECKPOINTS, plan, strict=True)):
         if value is not None and not 0 <= value <= FULL:
-            yield hit("spending_plan", value=_pct(value), checkpoint=checkpoint, pct=_pct(value))
+            yield hit(
+                "spending_plan", place=f"spending_plan[{n}]", value=_pct(value), checkpoint=checkpoint, pct=_pct(value)
+            )
     first = next((n for n, v in enumerate(plan) if v is not None), None)
     if first is None:
         return
@@ -102,6 +104,7 @@ def plan_values(project: Project, ctx: Context) -> Iterator[Hit]:
         if filled[n] < filled[n - 1]:
             yield hit(
                 "spending_plan",
+                place=f"spending_plan[{n}]",
                 value=ctx.once(_plan_text, plan),
                 template="decrease",
                 checkpoint=PLAN_CHECKPOINTS[n],

@@ -32,6 +32,8 @@ class Hit(NamedTuple):
     value: str = ""
     severity: Severity | None = None
     template: str | None = None
+    # The key in the sources to point at, when finer than the field (one checkpoint of the plan).
+    place: str | None = None
 
 
 def hit(
@@ -42,10 +44,12 @@ def hit(
     value: object = "",
     severity: Severity | None = None,
     template: str | None = None,
+    place: str | None = None,
     **params: Any,
 ) -> Hit:
-    """Return a Hit; ``params`` fill the message template, ``template`` picks a variant."""
-    return Hit(field, params, indicator, project, "" if value is None else str(value), severity, template)
+    """Return a Hit; ``params`` fill the message template, ``template`` picks a variant, ``place`` the cell."""
+    text = "" if value is None else str(value)
+    return Hit(field, params, indicator, project, text, severity, template, place)
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ def _location(h: Hit, project: Project | None, dept: Department) -> Location | N
         if loc is not None:
             return loc
     if project is not None:
-        return project.where(h.field)
+        return (project.sources.get(h.place) if h.place else None) or project.where(h.field)
     return dept.sources.get(h.field) or next(iter(dept.sources.values()), None)
 
 

@@ -10,6 +10,7 @@ consolidation of the folder would take for a workbook.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import uuid
@@ -24,7 +25,11 @@ _MODE = 0o666
 
 def temporary_beside(path: Path) -> Path:
     """Return the path of a new empty file in ``path``'s folder (created with it if missing), named never to clash."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        # mkdir reports a file standing where a folder of the path should be as "exists".
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path.parent)) from None
     while True:
         tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:12]}{TEMPORARY_SUFFIX}")
         try:

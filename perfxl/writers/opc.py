@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
-from perfxl.errors import SourceError
+from perfxl.errors import SourceError, os_reason
 from perfxl.writers.files import replacing
 
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
@@ -323,7 +323,7 @@ class Package:
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, zlib.error):
             raise SourceError(name, "不是有效的 Excel 工作簿（.xlsx/.xlsm），或文件已损坏") from None
         except OSError as exc:
-            raise SourceError(name, f"无法读取文件：{exc.strerror or exc}") from None
+            raise SourceError(name, f"无法读取文件：{os_reason(exc)}") from None
         package = cls(path, infos, data)
         package.workbook_part()
         return package
