@@ -89,6 +89,11 @@ UNKNOWN_REGION = "未识别"
 CRASHED = "读取此文件时处理进程异常终止（内存超限或读取程序崩溃），文件可能已损坏或含有异常内容"
 EARLIER_RESULT = "这是 {output} 被占用时另存的汇总结果，再次汇入会把其中的项目重复计算，未汇入；核对后可删除此文件"
 DUPLICATE = "与「{first}」内容完全相同（SHA256 一致），只汇入一次"
+INSIDE = "已包含在汇总工作簿「{summary}」中（其中的「{name}」与此文件内容相同），只汇入一次"
+OVERLAP = (
+    "这个汇总工作簿中的 {count} 个文件已另行汇入（如「{name}」{via}）；{what}。"
+    "请只保留一份：要么给出各部门工作簿，要么给出汇总工作簿"
+)
 
 _P = {name: i for i, name in enumerate(PROJECT_COLUMNS)}
 _I = {name: i for i, name in enumerate(ISSUE_COLUMNS)}
@@ -136,6 +141,8 @@ class FileResult:
     """A consolidated input's 来源 rows of the files its consolidation rejected, 原因 saying so."""
     spool: str = ""
     """A consolidated input's 指标 and 问题 instead of ``xml`` and the lists: a file of pickled batches."""
+    merged: dict[str, str] = field(default_factory=dict)
+    """A consolidated input's merged files, SHA256 → 文件, by which a file given twice is told."""
 
     @property
     def ok(self) -> bool:
@@ -455,6 +462,7 @@ def _from_consolidated(
     units = [tuple(u[i] for i in picks) for u in reader.units()]
     below = [_carried_up(r, file) for r in reader.rejected()]
     result = FileResult(file, digest, "", True, "", budget, units, projects, rejected_below=below)
+    result.merged = reader.merged()
     result.xml = {PROJECTS: _render(file, PROJECTS, projects)}
     counts: Counter[tuple[str, str, str, str]] = Counter()
     try:
@@ -639,6 +647,8 @@ class _Ledger:
     def __init__(self) -> None:
         self.sources: list[SourceOutcome] = []
         self.first_by_hash: dict[str, SourceOutcome] = {}
+        self.inside: dict[str, tuple[str, str]] = {}
+        """The files merged inside accepted consolidated inputs: SHA256 → (that input, 文件 as it names it)."""
         self.units: dict[tuple[str, str, str], _Unit] = {}
         """By (input file, 来源文件, 单位编码)."""
         self.unit_of_file: dict[Origin, tuple[str, str, str]] = {}
@@ -654,7 +664,15 @@ class _Ledger:
 
     def add(self, result: FileResult, writer: ConsolidatedWriter) -> SourceOutcome:
         first = self.first_by_hash.get(result.sha256) if result.sha256 else None
-        if first is not None:
+        inside = self.inside.get(result.sha256) if result.sha256 else None
+        overlap = self._overlap(result)
+        if first is None and inside is not None:
+            summary, name = inside
+            reason = INSIDE.format(summary=summary, name=name)
+            outcome = SourceOutcome(result.file, result.sha256, Status.DUPLICATE, reason)
+        elif first is None and overlap is not None:
+            outcome = overlap
+        elif first is not None:
             if first.status is Status.ACCEPTED:
                 reason = DUPLICATE.format(first=first.file)
                 outcome = SourceOutcome(result.file, result.sha256, Status.DUPLICATE, reason)
@@ -669,8 +687,39 @@ class _Ledger:
             result.discard()
         if result.sha256:
             self.first_by_hash.setdefault(result.sha256, outcome)
+        if outcome.status is Status.ACCEPTED:
+            for sha, name in result.merged.items():
+                self.inside.setdefault(sha, (result.file, name))
         self.sources.append(outcome)
         return outcome
+
+    def _overlap(self, result: FileResult) -> SourceOutcome | None:
+        """Return the outcome of a consolidated input holding files already merged (None when it holds none).
+
+        Its rows cannot be taken in part: the whole workbook is left out, as 重复 when every
+        file in it is already in, else as 已拒绝, so that nothing is counted twice.
+        """
+        if not result.ok or not result.merged:
+            return None
+        taken = []
+        for sha, name in result.merged.items():
+            direct = self.first_by_hash.get(sha)
+            if direct is not None and direct.status is Status.ACCEPTED:
+                taken.append((name, direct.file))
+            elif sha in self.inside:
+                taken.append((name, self.inside[sha][0]))
+        if not taken:
+            return None
+        name, first = taken[0]
+        whole = len(taken) == len(result.merged)
+        what = (
+            "其数据已在本次结果中，只汇入一次"
+            if whole
+            else "为免重复计算，整个汇总工作簿未汇入，其余文件的数据不在本次结果中"
+        )
+        via = "" if first == name else f"，在「{first}」中"
+        reason = OVERLAP.format(count=len(taken), name=name, via=via, what=what)
+        return SourceOutcome(result.file, result.sha256, Status.DUPLICATE if whole else Status.REJECTED, reason)
 
     def _accept(self, result: FileResult, writer: ConsolidatedWriter) -> SourceOutcome:
         source = result.file

@@ -495,6 +495,52 @@ def test_two_versions_of_one_county_result_are_not_counted_silently(tmp_path: Pa
     assert [r["项目数"] for r in units] == [len(chengde.projects)] * 2
 
 
+# (inputs, by the names below; status of each file in 来源; whose projects are in 项目)
+GIVEN_TWICE = [
+    # The county's earlier result saved inside the folder it merges again (上次/ sorts first).
+    (["各单位"], {"上次/合并.xlsx": "已汇入", "承德.xlsx": "重复", "遵化.xlsx": "重复"}, ["承德.xlsx", "遵化.xlsx"]),
+    (
+        ["各单位/承德.xlsx", "各单位/遵化.xlsx", "各单位/上次/合并.xlsx"],
+        {"承德.xlsx": "已汇入", "遵化.xlsx": "已汇入", "上次/合并.xlsx": "重复"},
+        ["承德.xlsx", "遵化.xlsx"],
+    ),
+    (
+        ["各单位/上次/合并.xlsx", "各单位/承德.xlsx"],
+        {"上次/合并.xlsx": "已汇入", "承德.xlsx": "重复"},
+        ["承德.xlsx", "遵化.xlsx"],
+    ),
+    # Only part of the earlier result given again: the result is left out whole, and says why.
+    (["各单位/承德.xlsx", "各单位/上次/合并.xlsx"], {"承德.xlsx": "已汇入", "上次/合并.xlsx": "已拒绝"}, ["承德.xlsx"]),
+]
+
+
+@pytest.mark.parametrize(("given", "statuses", "merged"), GIVEN_TWICE)
+def test_a_file_given_directly_and_inside_a_consolidated_input_is_counted_once(
+    tmp_path: Path, given: list[str], statuses: dict[str, str], merged: list[str]
+) -> None:
+    folder = tmp_path / "各单位"
+    (folder / "上次").mkdir(parents=True)
+    chengde, zunhua = seed_departments()
+    books = [write_department_workbook(d, folder / n) for d, n in ((chengde, "承德.xlsx"), (zunhua, "遵化.xlsx"))]
+    assert consolidate(books, folder / "上次" / "合并.xlsx", workers=1).exit_code == 0
+    out = tmp_path / "市合并.xlsx"
+    result = runner.invoke(
+        app, ["consolidate", *(str(tmp_path / g) for g in given), "-o", str(out)], env={"COLUMNS": "400"}
+    )
+    assert result.exit_code == 3, result.stdout
+    sources = {str(Path(r["文件"]).relative_to(folder)): r for r in table(out, "来源")}
+    assert {name: r["状态"] for name, r in sources.items()} == statuses
+    for row in sources.values():
+        if row["状态"] != "已汇入":
+            assert ("只汇入一次" if row["状态"] == "重复" else "其余文件的数据不在本次结果中") in row["原因"]
+            assert row["原因"] in result.stdout.replace("\n", "")
+    projects = table(out, "项目")
+    expected = [p for d, n in ((chengde, "承德.xlsx"), (zunhua, "遵化.xlsx")) if n in merged for p in d.projects]
+    assert sorted(r["项目编码"] for r in projects) == sorted(p.code for p in expected)
+    assert not [r for r in table(out, "问题") if r["规则"] == "PT-CODE-005" and r["说明"].startswith(CROSS_FILE_PREFIX)]
+    assert checks_of(out)["是否一致"] == "是"
+
+
 def checks_of(book: Path) -> dict[str, Any]:
     """Return the reconciliation block of 汇总 as {label: value}."""
     with CalamineWorkbook.from_path(str(book)) as wb:
@@ -826,7 +872,9 @@ def test_workers_started_as_on_windows_give_the_same_workbook(case: Case, tmp_pa
     # Windows starts workers with "spawn": a fresh interpreter that imports perfxl and unpickles
     # the work, where Linux forks a copy of the parent.
     # A lower level's result among them: its rows come back through a spool file.
-    inputs = [*case.accepted[:3], case.hostile["bomb"], case.hostile["far"], case.copy, case.output]
+    lower = consolidate(case.accepted[3:], tmp_path / "下级.xlsx", workers=1).output
+    assert lower is not None
+    inputs = [*case.accepted[:3], case.hostile["bomb"], case.hostile["far"], case.copy, lower]
     forked = consolidate(inputs, tmp_path / "fork.xlsx", workers=2, start_method="fork")
     spawned = consolidate(inputs, tmp_path / "spawn.xlsx", workers=2, start_method="spawn")
     assert forked.output is not None and spawned.output is not None

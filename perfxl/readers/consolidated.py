@@ -90,6 +90,15 @@ class ConsolidatedReader:
         """Return the 来源 rows of the files that consolidation rejected."""
         return [row for row in self._table(SOURCES, SOURCE_COLUMNS) if row[_STATUS] == Status.REJECTED.value]
 
+    def merged(self) -> dict[str, str]:
+        """Return the files that consolidation merged, as SHA256 → 文件, to tell them when they come again."""
+        sha = SOURCE_COLUMNS.index("SHA256")
+        return {
+            str(row[sha]): str(row[0])
+            for row in self._table(SOURCES, SOURCE_COLUMNS)
+            if row[_STATUS] == Status.ACCEPTED.value and row[sha]
+        }
+
     def indicators(self) -> Iterator[Row]:
         """Yield the rows of 指标 and its continuation sheets, in order."""
         return self._table(INDICATORS, INDICATOR_COLUMNS)
