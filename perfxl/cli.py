@@ -19,7 +19,7 @@ from perfxl import __version__, paths
 from perfxl.config import Config, load_config
 from perfxl.consolidate import OutputError, Report, SourceOutcome, consolidate
 from perfxl.errors import LOCKED_HINT, SourceError, os_reason
-from perfxl.model import Finding, PublicDepartment, ReadResult, public_department
+from perfxl.model import Finding, Project, PublicDepartment, ReadResult, public_department
 from perfxl.readers import read_source
 from perfxl.report import findings_document, print_department, print_findings, rules_markdown, summary_line
 from perfxl.rules import RULES, unknown_codes, validate
@@ -234,6 +234,20 @@ def rollup_cmd(book: BookArg, config: ConfigOpt = None, output: CopyOpt = None) 
     total = sum((p.budget for p in projects if p.budget is not None), Decimal(0))
     console.print(f"已写入 {written} 的「部门汇总」：{len(projects)} 个项目")
     console.print(f"部门预算总额 [bold]{total:,.2f}[/] 万元（{summary_line(findings)}）")
+    unread = [p for p in projects if p.budget is None]
+    if unread:
+        places = "、".join(_budget_place(p) for p in unread)
+        console.print(
+            f"[yellow]注意[/] {len(unread)} 个项目的预算数空白或无法读取，未计入总额：{places}", highlight=False
+        )
+
+
+def _budget_place(project: Project) -> str:
+    """Return where a project's budget is, as staff find it: 项目3!C4 (or the project's name)."""
+    loc = project.sources.get("budget")
+    if loc is not None and loc.sheet and loc.cell:
+        return f"{loc.sheet}!{loc.cell}"
+    return project.name or project.code or "（未命名项目）"
 
 
 @app.command("export")

@@ -59,6 +59,10 @@ class ParsedValue:
     unit: str = ""
     year: int | None = None
     month: int | None = None
+    noise: str = ""
+    """What OCR made of a leading ≥ (二, %=), read as ≥; empty when the operator was written."""
+    hedge: str = ""
+    """The word that makes the number an estimate (左右, 约): not a target one can check."""
 
     @property
     def is_percent(self) -> bool:
@@ -120,6 +124,12 @@ _SUFFIX_OPERATORS: tuple[tuple[str, str], ...] = (
     ("之内", "≤"),
 )
 _SUFFIX_SPELLINGS = tuple(spelling for spelling, _ in _SUFFIX_OPERATORS)
+# How text recognition renders ≥ in scanned documents (rules.md §5): "二95%", "%=95%". A
+# Chinese numeral never stands before Arabic digits, so the reading is unambiguous.
+_OCR_GE = re.compile(r"^(?P<noise>二|%=)(?=\d)")
+# Words that turn a number into an estimate: before it (约100人) or after it (100人左右).
+_HEDGE_BEFORE = ("大约", "约")
+_HEDGE_AFTER = ("左右", "上下")
 _PLACEHOLDERS = frozenset({"", "不涉及", "无", "/", "-", "—", "——", "－", "暂无", "不适用", "n/a", "na"})
 _GRADED = frozenset(
     {
@@ -315,8 +325,11 @@ def _unit(rest: str) -> tuple[Decimal, str] | None:
 
 
 def _numeric(text: str) -> ParsedValue | None:
-    operator, body = _split_operator(text)
+    noise = m[0] if (m := _OCR_GE.match(text)) else ""
+    operator, body = ("≥", text[len(noise) :]) if noise else _split_operator(text)
     explicit = operator is not None
+    hedge = next((w for w in _HEDGE_BEFORE if body.startswith(w) and body[len(w) : len(w) + 1].isdigit()), "")
+    body = body[len(hedge) :]
     m = _NUMERIC_RE.match(body)
     if m:
         try:
@@ -329,6 +342,10 @@ def _numeric(text: str) -> ParsedValue | None:
         if not c or (value := _cn_int(c["num"])) is None or not c["rest"]:
             return None
         number, rest = Decimal(value), c["rest"]
+    rest = rest.strip()
+    after = next((w for w in _HEDGE_AFTER if rest.endswith(w)), "")
+    hedge = hedge or after
+    rest = rest.removesuffix(after) if after else rest
     suffix_op, rest = _split_suffix_operator(rest.strip())
     if suffix_op is not None and operator is None:
         operator, explicit = suffix_op, True
@@ -344,6 +361,8 @@ def _numeric(text: str) -> ParsedValue | None:
         operator_explicit=explicit,
         number=number * multiplier,
         unit=canonical,
+        noise=noise,
+        hedge=hedge,
     )
 
 

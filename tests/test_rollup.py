@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from xml.etree import ElementTree
 
+import openpyxl
 import pytest
 from typer.testing import CliRunner
 
@@ -14,6 +15,7 @@ from perfxl.cli import app
 from perfxl.layout import DEPT_LABELS, DEPT_SHEET, LISTS_SHEET, SUMMARY_HEADER, SUMMARY_SHEET, TOTAL_NAME
 from perfxl.model import Finding, Project, ReadResult, Severity
 from perfxl.readers import read_source
+from perfxl.readers.workbook import read_workbook
 from perfxl.rules import validate
 from perfxl.writers.opc import NS_MAIN, Package, Workbook
 from perfxl.writers.package import write_rollup
@@ -233,3 +235,16 @@ def test_cli_rollup_prints_the_total(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "497.12" in result.stdout
     assert SUMMARY_SHEET in sheet_parts(book)
+
+
+def test_cli_rollup_says_which_budgets_the_total_leaves_out(tmp_path: Path) -> None:
+    book = build_book(ZUNHUA, tmp_path / "遵化.xlsx")
+    department = read_workbook(book).department
+    unread, place = department.projects[1], department.projects[1].sources["budget"]
+    wb = openpyxl.load_workbook(book)
+    wb[place.sheet][place.cell] = "壹佰万"
+    wb.save(book)
+    result = runner.invoke(app, ["rollup", str(book)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert f"{Decimal('497.12') - unread.budget:,.2f}" in result.stdout
+    assert f"1 个项目的预算数空白或无法读取，未计入总额：{place.sheet}!{place.cell}" in result.stdout

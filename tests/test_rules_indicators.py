@@ -60,6 +60,10 @@ CASES = [
         swap(5, level3="企业数字化水平", value="居全省前列"), "PT-VAL-001", W, True, id="val001-text"
     ),
     pytest.param(value(5, "有所提高"), "PT-VAL-001", None, False, id="val001-vague-is-val005"),
+    pytest.param(value(0, "二450人"), "PT-VAL-001", W, True, id="val001-ocr-operator"),
+    pytest.param(value(0, "450人左右"), "PT-VAL-001", W, True, id="val001-estimate"),
+    pytest.param(value(0, "450人左右"), "PT-VAL-007", None, False, id="val007-estimate-is-val001"),
+    pytest.param(value(0, "二450人"), "PT-VAL-007", None, False, id="val007-ocr-operator-read-as-ge"),
     pytest.param(value(5, "达标"), "PT-VAL-001", None, False, id="val001-graded-ok"),
     pytest.param(
         swap(5, level3="企业服务", value="企业服务"), "PT-VAL-001", None, False, id="val001-echo-is-val004"
@@ -233,3 +237,15 @@ def test_satisfaction_over_tiny_population(count_value: str, fires: bool) -> Non
     )
     codes = {f.code for f in validate(ReadResult(department=department(project)))}
     assert ("PT-SAT-003" in codes) is fires
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("二450人", "开头的「二」疑似「≥」的识别错误，已按「≥」读取"),
+        ("450人左右", "是约数（左右），无法考核是否达到，请写明运算符和目标值，如「≥450人」"),
+    ],
+)
+def test_ocr_noise_and_estimates_say_what_to_write(raw: str, says: str) -> None:
+    [finding] = [f for f in findings(value(0, raw)) if f.code == "PT-VAL-001"]
+    assert f"的指标值「{raw}」{says}" in finding.message

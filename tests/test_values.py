@@ -64,7 +64,25 @@ VALUE_TABLE: list[tuple[str, ValueKind, str | None, str | None, str]] = [
     ("前十名", K.TEXT, None, None, ""),
     ("公益性服务", K.TEXT, None, None, ""),
     ("≥95%(含)", K.TEXT, None, None, ""),
+    # OCR noise for ≥ in scanned documents, and estimates: read, and marked (see below).
+    ("二95%", K.NUMERIC, "≥", "95", "%"),
+    ("%=95%", K.NUMERIC, "≥", "95", "%"),
+    ("二十人", K.NUMERIC, "=", "20", "人"),
+    ("100人左右", K.NUMERIC, "=", "100", "人"),
+    ("约100人次", K.NUMERIC, "=", "100", "人次"),
+    ("大约50%", K.NUMERIC, "=", "50", "%"),
+    ("约定", K.TEXT, None, None, ""),
+    ("左右", K.TEXT, None, None, ""),
 ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "noise", "hedge"),
+    [("二95%", "二", ""), ("%=95%", "%=", ""), ("≥95%", "", ""), ("100人左右", "", "左右"), ("约100人次", "", "约")],
+)
+def test_ocr_noise_and_estimates_are_marked(raw: str, noise: str, hedge: str) -> None:
+    parsed = parse_value(raw)
+    assert (parsed.noise, parsed.hedge) == (noise, hedge)
 
 
 @pytest.mark.parametrize(("raw", "kind", "operator", "number", "unit"), VALUE_TABLE)

@@ -296,6 +296,24 @@ def test_plan_cells_as_fractions_percent_numbers_or_text(clean_book: Path, tmp_p
     assert read_workbook(clean_book).department.projects[0].spending_plan == [10, 40, 80, 100]
 
 
+@pytest.mark.parametrize("change", ["delete", "rename"])
+def test_a_workbook_without_its_department_sheet_says_so(clean_book: Path, tmp_path: Path, change: str) -> None:
+    wb = openpyxl.load_workbook(clean_book)
+    if change == "delete":
+        del wb[DEPT_SHEET]
+    else:
+        wb[DEPT_SHEET]["A1"] = "单位"
+        wb[DEPT_SHEET]["A2"] = "名称"
+    edited = tmp_path / "no-dept.xlsx"
+    wb.save(edited)
+    result = read_workbook(edited)
+    assert result.department.year is None and result.department.overall_goal == ""
+    assert result.department.unit_code == result.department.projects[0].unit_code != ""
+    assert codes_at(result.findings, DEPT_SHEET, "") == [("PT-STR-001", "error")]
+    assert "预算年度和部门整体绩效目标未读到" in result.findings[0].message
+    assert not codes_at(read_workbook(clean_book).findings, DEPT_SHEET, "")
+
+
 def test_value_hidden_by_a_vertical_merge_is_reported(clean_book: Path, tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(clean_book)
     wb["项目1"].merge_cells("E10:E11")

@@ -23,6 +23,7 @@ from perfxl.errors import SourceError
 from perfxl.layout import (
     CONF_SHEET,
     DEPT_LABELS,
+    DEPT_SHEET,
     INDICATOR_HEADER,
     ISSUES_SHEET,
     LABEL_BUDGET,
@@ -57,6 +58,11 @@ MAX_LABEL_CHARS = 40
 MAX_INDEXED_MERGE = 4096
 
 STR_CODE = "PT-STR-001"
+# A workbook whose 部门 sheet was deleted or renamed past recognition loses Part 1 silently otherwise.
+NO_DEPARTMENT_MESSAGE = (
+    f"工作簿中没有「{DEPT_SHEET}」表（单位编码、单位名称、预算年度、部门整体绩效目标）：预算年度和部门整体绩效目标"
+    f"未读到，单位编码和名称取自第一张项目表；请从模板中复制「{DEPT_SHEET}」表补齐"
+)
 MONEY_CODE = "PT-FIN-004"
 PLAN_CODE = "PT-PLAN-002"
 NO_PROJECT_MESSAGE = (
@@ -272,6 +278,8 @@ class _Reader:
         dept_grid = next((g for g in self.grids if self._is_department(g)), None)
         if dept_grid is not None:
             self._department(dept_grid, dept)
+        else:
+            self.problems.append(Problem(STR_CODE, Severity.ERROR, NO_DEPARTMENT_MESSAGE, DEPT_SHEET, "", "year"))
         forms: list[tuple[int, int, Project]] = []
         for index, grid in enumerate(self.grids):
             table = _indicator_header(grid)

@@ -155,9 +155,23 @@ def _timeliness_misfit(ind: Indicator, parsed: ParsedValue, year: int | None) ->
     Severity.WARNING,
     "指标值无法识别",
     "「{name}」的指标值「{shown}」无法识别为「运算符+数值+单位」、定性分级或时限，请改写为可考核的目标",
+    variants={
+        "noise": "「{name}」的指标值「{shown}」开头的「{noise}」疑似「≥」的识别错误，已按「≥」读取，请改正",
+        "hedge": "「{name}」的指标值「{shown}」是约数（{hedge}），无法考核是否达到，"
+        "请写明运算符和目标值，如「≥{number}」",
+    },
 )
 def unreadable_value(project: Project, ctx: Context) -> Iterator[Hit]:
-    """Yield a hit per value that parses as unrecognised text and no more specific rule explains."""
+    """Yield a hit per value that parses as unrecognised text and no more specific rule explains.
+
+    A number read despite OCR noise in its operator, or hedged as an estimate, is one too.
+    """
+    for ind, parsed in _of_kind(project, ctx, ValueKind.NUMERIC):
+        if parsed.noise:
+            yield _value_hit(ind, template="noise", noise=parsed.noise)
+        elif parsed.hedge:
+            number = f"{parsed.number.normalize():f}{parsed.unit}" if parsed.number is not None else ""
+            yield _value_hit(ind, template="hedge", hedge=parsed.hedge, number=number)
     year = ctx.department.year
     for ind, parsed in _of_kind(project, ctx, ValueKind.TEXT):
         explained = (
@@ -321,7 +335,8 @@ def unit_semantics(project: Project, ctx: Context) -> Iterator[Hit]:
 def implicit_operator(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit per numeric value written without an operator."""
     for ind, parsed in _of_kind(project, ctx, ValueKind.NUMERIC):
-        if not parsed.operator_explicit:
+        # An estimate has PT-VAL-001's warning, which asks for the operator too.
+        if not parsed.operator_explicit and not parsed.hedge:
             yield _value_hit(ind)
 
 
