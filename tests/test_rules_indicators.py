@@ -136,6 +136,14 @@ CASES = [
     pytest.param(value(0, "≥450人次"), "PT-VAL-006", W, True, id="val006-persons-vs-person-times"),
     pytest.param(value(0, "≥95%"), "PT-VAL-006", W, True, id="val006-count-in-percent"),
     pytest.param(
+        swap(0, level3="每次参加培训人数", description="参加培训的人次", value="≥158人"), "PT-VAL-006", W, True,
+        id="val006-per-session-name-total-description",
+    ),
+    pytest.param(
+        swap(0, level3="每场培训人数", description="每场参加培训的人数", value="≥30人"), "PT-VAL-006", None, False,
+        id="val006-per-session-ok",
+    ),
+    pytest.param(
         swap(5, level3="主页点击量", description="主页点击次数", value="≥1万次"),
         "PT-VAL-006", None, False, id="val006-clicks-in-times-ok",
     ),

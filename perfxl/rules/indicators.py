@@ -285,6 +285,10 @@ _PERSON_WORDS = ("成员", "人员", "学员", "人数", "职工", "群众")
 _ORG_WORDS = ("企业数", "企业数量", "单位数", "机构数", "家数", "户数")
 
 
+# A 三级 name counting one session (每次参加培训人数), which a total in 人次 contradicts.
+_PER_SESSION = ("每次", "每场", "每期", "每批", "每班")
+
+
 def _unit_mismatch(ind: Indicator, parsed: ParsedValue) -> str | None:
     """Return why the unit does not fit the 三级 name, or None when it fits or cannot be told."""
     # The unit is tested first: it rules most rows out before the name is searched.
@@ -297,6 +301,12 @@ def _unit_mismatch(ind: Indicator, parsed: ParsedValue) -> str | None:
         return "企业或单位数量应以「家」「个」或「户」计量"
     if unit == "人" and "人次" in name:
         return "名称为人次，单位却是人"
+    if (
+        name.startswith(_PER_SESSION)
+        and unit in ("人", "人次")
+        and (unit == "人次" or "人次" in label_key(ind.description))
+    ):
+        return "名称是每次（每场、每期）的人数，描述或单位却是累计的人次，请确认填的是每次人数还是全年人次"
     if unit == "人次" and name.endswith("人数"):
         return "名称为人数，单位却是人次"
     if unit in ("%", "万元", "元") and is_count_name(name) and not is_cost(ind):
@@ -314,8 +324,7 @@ def unit_semantics(project: Project, ctx: Context) -> Iterator[Hit]:
     """Yield a hit when the value's unit contradicts what the 三级 name counts (keyword heuristic).
 
     It knows a handful of pairings (点击量 in 人, 成员 in 家, 企业 in 人, 人次 vs 人, counts in % or
-    万元); a rate in a count unit is PT-VAL-002's. Whether a per-session figure was entered as a
-    total cannot be seen from the name and unit alone.
+    万元, a per-session name with a total in 人次); a rate in a count unit is PT-VAL-002's.
     """
     for ind, parsed in _of_kind(project, ctx, ValueKind.NUMERIC):
         reason = _unit_mismatch(ind, parsed)
