@@ -60,6 +60,24 @@ def advanced(budget: int = 20, people: int = 450) -> Project:
     )
 
 
+def carried_over(budget: int, counted: dict[str, str] | None = None) -> Project:
+    """Return last year's version of the clean project: descriptions reworded, quantity targets kept.
+
+    ``counted`` replaces the 描述 of the 数量 rows named by their 三级.
+    """
+    table = [
+        (*r[:3], (counted or {}).get(r[2], r[3].replace("年度内", "本年度").replace("企业", "")), *r[4:])
+        if r[1] == "数量指标"
+        else (*r[:3], f"反映{r[3]}情况", *r[4:])
+        for r in CLEAN_ROWS
+    ]
+    return clean_project(
+        code=OTHER_CODE, name="数字化转型培训（上年续建）", budget=D(budget), fiscal_funds=D(budget),
+        use_of_funds="继续举办数字化转型培训班，支付讲课和场地费用。",
+        goal=f"1. 2025年12月底前支出{budget}万元，继续举办3场培训，培训450人以上。", indicators=rows(*table),
+    )  # fmt: skip
+
+
 def with_basis(basis: str, **changes: Any) -> Project:
     """Return the clean project whose first indicator cites ``basis``."""
     table = [(*CLEAN_ROWS[0][:5], basis), *CLEAN_ROWS[1:]]
@@ -147,6 +165,17 @@ CASES: list[tuple[str, Project | Department, set[str]]] = [
     # PT-XPR-002
     ("xpr002-same-targets-more-money", department(clean_project(), advanced(budget=35)), {"PT-TXT-004", "PT-XPR-002"}),
     ("xpr002-targets-scale-with-money", department(clean_project(), advanced(budget=35, people=800)), {"PT-TXT-004"}),
+    # 承德 P9 and P12: reworded descriptions, the same 235 people and 4 reports for 6.60 and 4.10 万元.
+    ("xpr002-carried-over-reworded", department(clean_project(), carried_over(budget=35)), {"PT-XPR-002"}),
+    ("xpr002-carried-over-same-money", department(clean_project(), carried_over(budget=20)), set()),
+    # 承德's two conferences: 召开会议数量 1次 each, but the description names a different event.
+    (
+        "xpr002-same-count-other-output",
+        department(
+            clean_project(), carried_over(budget=35, counted={"培训人数": "年度内参加钒钛产业大会的企业代表人数"})
+        ),
+        set(),
+    ),
     # PT-TXT-005
     ("txt005-doubled-and-misspelt", goal(GOAL.replace("以提升", "提高企业极积性，以提升中中")), {"PT-TXT-005"}),
     ("txt005-doubled-word", use("资金用于举办中小企业企业数字化转型培训。"), {"PT-TXT-005"}),

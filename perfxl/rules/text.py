@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 from perfxl.model import Department, Indicator, Project, Severity
@@ -373,12 +374,32 @@ def copied_between_projects(dept: Department, ctx: Context) -> Iterator[Hit]:
             by_row.setdefault(key, []).append(j)
 
 
-def _quantity_key(ind: Indicator) -> tuple[str, str, str]:
-    return label_key(ind.level3), label_key(ind.description), label_key(ind.value)
+def _quantity_key(ind: Indicator) -> tuple[str, str]:
+    # The target is the 三级 and its value; a reworded 描述 (县区 → 县市区) promises the same.
+    return label_key(ind.level3), label_key(ind.value)
 
 
-def _quantity_targets(rows: list[tuple[Indicator, ParsedValue]]) -> frozenset[tuple[str, str, str]]:
+def _quantity_targets(rows: list[tuple[Indicator, ParsedValue]]) -> frozenset[tuple[str, str]]:
     return frozenset(_quantity_key(i) for i, _ in rows if canonical_level2(i.level2) == QUANTITY)
+
+
+def _name_keys(rows: list[tuple[Indicator, ParsedValue]]) -> frozenset[tuple[str, str, str]]:
+    return frozenset((canonical_level2(i.level2), label_key(i.level3), "") for i, _ in rows)
+
+
+# How alike two 数量 descriptions must be to describe one output: a reworded description of
+# the same training (县区 → 县市区) is ~0.95, two conferences named in it (钒钛大会, 推介会) ~0.4.
+SAME_DESCRIPTION = 0.85
+
+
+def _same_outputs(a: Project, b: Project, targets: frozenset[tuple[str, str]]) -> bool:
+    """Return whether each of the 数量 ``targets`` is described alike in ``a`` and ``b``."""
+    described = [{_quantity_key(r): label_key(r.description) for r in p.indicators} for p in (a, b)]
+    return all(
+        SequenceMatcher(None, described[0].get(t, ""), described[1].get(t, ""), autojunk=False).ratio()
+        >= SAME_DESCRIPTION
+        for t in targets
+    )
 
 
 @rule(
@@ -392,12 +413,14 @@ def _quantity_targets(rows: list[tuple[Indicator, ParsedValue]]) -> frozenset[tu
 def same_targets_other_money(dept: Department, ctx: Context) -> Iterator[Hit]:
     """Yield a hit when two projects promise the same outputs for different money.
 
-    "The same" means the indicator rows are near-duplicates (as in PT-TXT-004) and every 数量
-    indicator has the same value; the budgets differ at two decimals.
+    "The same" means every 数量 indicator has the same 三级 and value and a near-identical
+    描述, and the share of (二级, 三级) the two share reaches PT-TXT-004's threshold: projects
+    carried over from last year reword (受训 → 参训) but promise the same outputs. The budgets
+    differ at two decimals.
     """
     projects = dept.projects
     cents = [None if p.budget is None else q2(p.budget) for p in projects]
-    by_targets: dict[frozenset[tuple[str, str, str]], list[int]] = {}  # the earlier projects per set of targets
+    by_targets: dict[frozenset[tuple[str, str]], list[int]] = {}  # the earlier projects per set of targets
     for j, later in enumerate(projects):
         targets = _quantity_targets(ctx.once(substantive_rows, later))
         same = by_targets.setdefault(targets, [])
@@ -407,7 +430,8 @@ def same_targets_other_money(dept: Department, ctx: Context) -> Iterator[Hit]:
                 earlier = projects[i]
                 if earlier.budget is None or cents[i] == cents[j]:
                     continue
-                if _similar_rows(_memo_row_keys(earlier, ctx), _memo_row_keys(later, ctx), ctx):
+                names = [ctx.once(_name_keys, ctx.once(substantive_rows, p)) for p in (earlier, later)]
+                if _similar_rows(names[0], names[1], ctx) and _same_outputs(earlier, later, targets):
                     shown = "；".join(f"{r.level3} {r.value}" for r in later.indicators if _quantity_key(r) in targets)
                     yield hit(
                         "indicators",
