@@ -133,6 +133,13 @@ CASES: list[tuple[str, Project | Department, set[str]]] = [
     ("txt002-promise-missing", goal(GOAL.replace("以提升", "覆盖50家企业，以提升")), {"PT-TXT-002"}),
     ("txt002-activity-uncovered", named("中小企业数字化转型培训、专家费"), {"PT-TXT-002"}),
     ("txt002-activity-covered", named("中小企业数字化转型培训、培训资料费"), set()),
+    ("txt002-use-activity-uncovered", use("资金用于举办中小企业数字化转型培训，开展企业调研。"), {"PT-TXT-002"}),
+    ("txt002-use-activity-covered", use("资金用于举办中小企业数字化转型培训，支付专家讲课费用。"), set()),
+    (
+        "txt002-use-activity-in-the-name",
+        clean_project(name="企业调研经费", use_of_funds="用于开展企业调研。"),
+        {"PT-TXT-002"},
+    ),
     (
         "txt002-activity-abbreviated",
         clean_project(name="数字化转型培训费和工业和信息化工作经费", indicators=rows(*CLEAN_ROWS, GONGXIN_ROW)),
@@ -145,13 +152,13 @@ CASES: list[tuple[str, Project | Department, set[str]]] = [
     (
         "txt003-related-by-characters",
         clean_project(name="清欠摸排工作经费", use_of_funds="资金用于清理拖欠企业账款专班开展集中培训和督导整改。"),
-        set(),
+        {"PT-TXT-002"},  # 督导 has no indicator
     ),
     # PT-TXT-004
     (
         "txt004-same-use",
         department(clean_project(), diagnosis(use_of_funds=clean_project().use_of_funds)),
-        {"PT-TXT-004"},
+        {"PT-TXT-004", "PT-TXT-002"},  # the copied use pays for 培训, which no 诊断 indicator counts
     ),
     (
         "txt004-same-use-but-amounts",
@@ -159,7 +166,7 @@ CASES: list[tuple[str, Project | Department, set[str]]] = [
             clean_project(use_of_funds="预算数 20 万元。资金用于举办中小企业数字化转型培训。"),
             diagnosis(use_of_funds="预算数 35 万元。资金用于举办中小企业数字化转型培训。"),
         ),
-        {"PT-TXT-004"},
+        {"PT-TXT-004", "PT-TXT-002"},
     ),
     ("txt004-copied-rows", department(clean_project(), advanced()), {"PT-TXT-004"}),
     # PT-XPR-002

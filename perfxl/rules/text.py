@@ -159,6 +159,7 @@ def _abbreviated(text: str) -> str:
     variants={
         "differs": "绩效目标承诺「{promise}」，而指标「{name}」为「{shown}」，两者不一致",
         "activity": "项目名称中的「{part}」在绩效指标中没有对应的指标",
+        "use": "资金用途中的「{parts}」在绩效指标中没有对应的指标",
     },
 )
 def goal_covered(project: Project, ctx: Context) -> Iterator[Hit]:
@@ -167,8 +168,11 @@ def goal_covered(project: Project, ctx: Context) -> Iterator[Hit]:
     A promise (3场, 360人以上) is kept when some indicator states the same number in the same kind
     of unit. An activity is each part of a compound project name (…经费和盐业执法经费, …、专家费);
     it is covered when a two-character piece of it appears in an indicator's 三级 or 描述.
-    This cannot see promises written as percentages or in words, activities that only 资金用途
-    lists, or an indicator that covers an activity under a different word.
+    An activity 资金用途 pays for (培训, 会议, 调研 …, a fixed list) is covered when its word
+    appears there; one hit names all that are not, but those in a name part already reported
+    and every one of a use unrelated to the name (PT-TXT-003's). This cannot see promises written
+    as percentages or in words, other activities, or an indicator that covers one under a
+    different word.
     """
     rows = ctx.once(substantive_rows, project)
     promised = promises(project.goal)
@@ -194,14 +198,40 @@ def goal_covered(project: Project, ctx: Context) -> Iterator[Hit]:
             )
         else:
             yield hit("goal", value=promise.text, promise=promise.text)
-    parts = _activity_parts(project.name)
-    if not parts:
-        return
     # A two-character piece is in the bigrams of the covered text exactly when it occurs in it.
     covered = "|".join(label_key(f"{i.level3}|{i.description}") for i, _ in rows)
-    for part, key in parts:
+    named = ""
+    for part, key in _activity_parts(project.name):
         if not any(piece in covered for piece in _bigrams(key) | _bigrams(_abbreviated(key))):
+            named += key
             yield hit("name", value=part, template="activity", part=part)
+    uncovered = _uses_without_indicator(project, covered, named)
+    if uncovered:
+        yield hit("use_of_funds", value=project.use_of_funds, template="use", parts="」「".join(uncovered))
+
+
+# What 资金用途 says the money pays for that a reviewer expects an indicator of (培训 → 培训人数).
+USE_ACTIVITIES = ("培训", "讲座", "会议", "调研", "督导", "宣传", "展会", "评审", "验收", "比赛", "考察")
+_CLAUSE = re.compile(r"[^，。；、,;：:]+")
+_CLAUSE_LEAD = re.compile(r"^(?:其中|资金|主要|用于|用来|开展|组织|举办|包括|进行|为)+")
+
+
+def _uses_without_indicator(project: Project, covered: str, named: str) -> list[str]:
+    """Return the clauses of 资金用途 naming an activity no indicator mentions (and ``named`` does not), in order."""
+    use = clean_prose(project.use_of_funds)
+    missing = [w for w in USE_ACTIVITIES if w in use and w not in covered and w not in named]
+    if not missing or not related(project.name, use):
+        return []
+    clauses: list[str] = []
+    for clause in _CLAUSE.findall(use):
+        if any(w in clause for w in missing):
+            text = _CLAUSE_LEAD.sub("", clause.strip())[:MAX_CLAUSE_CHARS]
+            if text and text not in clauses:
+                clauses.append(text)
+    return clauses
+
+
+MAX_CLAUSE_CHARS = 24
 
 
 # --- PT-TXT-003 -----------------------------------------------------------------------------
@@ -225,6 +255,7 @@ def _name_key(name: str) -> str:
     return text.removesuffix("费")
 
 
+@lru_cache(maxsize=1 << 12)
 def related(name: str, use: str) -> bool:
     """Return True when a use text shares a two-character piece, or a third of the characters, of the name."""
     key, text = _name_key(name), clean_prose(use)
@@ -395,11 +426,15 @@ SAME_DESCRIPTION = 0.85
 def _same_outputs(a: Project, b: Project, targets: frozenset[tuple[str, str]]) -> bool:
     """Return whether each of the 数量 ``targets`` is described alike in ``a`` and ``b``."""
     described = [{_quantity_key(r): label_key(r.description) for r in p.indicators} for p in (a, b)]
-    return all(
-        SequenceMatcher(None, described[0].get(t, ""), described[1].get(t, ""), autojunk=False).ratio()
-        >= SAME_DESCRIPTION
-        for t in targets
-    )
+    return all(_alike(described[0].get(t, ""), described[1].get(t, "")) for t in targets)
+
+
+def _alike(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    # The cheap upper bounds first: most unlike pairs fail them.
+    return matcher.real_quick_ratio() >= SAME_DESCRIPTION and matcher.ratio() >= SAME_DESCRIPTION
 
 
 @rule(
