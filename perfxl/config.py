@@ -11,9 +11,10 @@ import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
 from perfxl.errors import SourceError, os_reason
 from perfxl.model import PLAN_CHECKPOINTS, Severity
@@ -114,7 +115,8 @@ _PROBLEMS = {
 }
 
 
-def _problem(error: Any) -> str:
+def _problem(error: ErrorDetails) -> str:
+    """Return a pydantic error in Chinese: what the value should be."""
     kind = error["type"]
     if kind in ("literal_error", "enum"):
         expected = str(error.get("ctx", {}).get("expected", "")).replace(" or ", ", ").replace(", ", "、")
