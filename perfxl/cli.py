@@ -215,6 +215,9 @@ def clear_cmd(book: BookArg, output: CopyOpt = None) -> None:
     written = _edit(lambda: clear_findings(book, output=output), output or book)
     if written is None:
         console.print(f"{book} 中没有 perfxl 写入的校验结果、底色或批注，文件未改动")
+    elif output is not None:
+        # A copy is written whether or not there was anything to clear.
+        console.print(f"已写出不含校验标记的副本：{written}")
     else:
         console.print(f"已清除校验标记：{written}")
 

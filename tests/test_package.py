@@ -288,7 +288,9 @@ def test_input_is_untouched_when_writing_a_copy(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert digest(book) == before
     assert ISSUES_SHEET in sheet_parts(copy)
-    assert runner.invoke(app, ["clear", str(copy), "-o", str(tmp_path / "c.xlsx")]).exit_code == 0
+    cleared = runner.invoke(app, ["clear", str(copy), "-o", str(tmp_path / "c.xlsx")], env={"COLUMNS": "250"})
+    assert cleared.exit_code == 0 and f"已写出不含校验标记的副本：{tmp_path / 'c.xlsx'}" in cleared.stdout
+    assert ISSUES_SHEET not in sheet_parts(tmp_path / "c.xlsx") and ISSUES_SHEET in sheet_parts(copy)
     assert runner.invoke(app, ["rollup", str(book), "-o", str(tmp_path / "r.xlsx")]).exit_code == 0
     assert digest(book) == before
 
