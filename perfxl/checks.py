@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from perfxl.config import Config
-from perfxl.model import PLAN_CHECKPOINTS, Department, Finding, Indicator, Location, Project, ReadResult
+from perfxl.model import PLAN_CHECKPOINTS, Department, Finding, Indicator, Location, Project, ReadResult, plan_source
 from perfxl.rules import validate
 
 # The made-up place of the checked values: findings that point here are about them.
@@ -66,7 +66,7 @@ def code_findings(code: str, year: int | None = None, config: Config | None = No
 def plan_findings(plan: Sequence[Decimal | None], config: Config | None = None) -> list[Finding]:
     """Return the findings about a spending plan: cumulative percent at 3月底, 6月底, 10月底, 12月底."""
     cells = [f"{chr(65 + i)}1" for i in range(len(PLAN_CHECKPOINTS))]
-    sources = {f"spending_plan[{i}]": _at(cell) for i, cell in enumerate(cells)}
+    sources = {plan_source(i): _at(cell) for i, cell in enumerate(cells)}
     project = Project(spending_plan=list(plan), sheet=_SHEET, sources={"spending_plan": _at(cells[0]), **sources})
     return _findings_at(Department(projects=[project]), set(cells), _prefixed("PT-PLAN-"), config)
 

@@ -73,6 +73,12 @@ def _fail(exc: SourceError) -> typer.Exit:
     return typer.Exit(EXIT_UNREADABLE)
 
 
+def _bad_output(message: str) -> typer.Exit:
+    """Return the exit (code 2) of a command whose output cannot be written as asked, having said why."""
+    err_console.print(f"[bold red]输出有误[/] {message}")
+    return typer.Exit(EXIT_UNREADABLE)
+
+
 def _read(path: Path) -> ReadResult:
     try:
         return read_source(path)
@@ -83,11 +89,11 @@ def _read(path: Path) -> ReadResult:
 def _config(path: Path | None) -> Config:
     try:
         config = load_config(path)
-        unknown = unknown_codes(config)
-        if unknown and path is not None:
-            raise SourceError(str(path), f"配置项无效：没有规则 {'、'.join(unknown)}（perfxl rules 列出全部规则）")
     except SourceError as exc:
         raise _fail(exc) from None
+    unknown = unknown_codes(config)
+    if unknown and path is not None:
+        raise _fail(SourceError(str(path), f"配置项无效：没有规则 {'、'.join(unknown)}（perfxl rules 列出全部规则）"))
     return config
 
 
@@ -121,8 +127,7 @@ def _check_json_output(output: Path | None, source: Path) -> None:
         else None
     )  # fmt: skip
     if reason is not None:
-        err_console.print(f"[bold red]输出有误[/] {output} {reason}")
-        raise typer.Exit(EXIT_UNREADABLE)
+        raise _bad_output(f"{output} {reason}")
 
 
 def _emit_json(document: Any, output: Path | None) -> None:
@@ -142,11 +147,10 @@ def inspect(source: SourceArg, fmt: FormatOpt = Format.table, output: OutputOpt 
     """显示从来源中读到的单位、项目、金额、支出计划和指标。"""
     _check_json_output(output, source)
     result = _read(source)
-    document = public_department(result.department).model_dump(mode="json")
     if fmt is Format.table:
         print_department(console, result.department)
     if fmt is Format.json or output is not None:
-        _emit_json(document, output)
+        _emit_json(public_department(result.department).model_dump(mode="json"), output)
 
 
 @app.command("validate")
@@ -191,8 +195,7 @@ def _check_copy(book: Path, output: Path | None) -> None:
         reason = "是一个文件夹，请给出工作簿文件名"
     else:
         return
-    err_console.print(f"[bold red]输出有误[/] {output} {reason}")
-    raise typer.Exit(EXIT_UNREADABLE)
+    raise _bad_output(f"{output} {reason}")
 
 
 def _edit(action: Callable[[], _T], target: Path) -> _T:
@@ -285,11 +288,9 @@ def _planned(
     """
     to_file = out is not None and out.suffix.lower() == suffix and not paths.is_dir(out)
     if out is not None and not to_file and (paths.is_file(out) or out.suffix):
-        err_console.print(f"[bold red]输出有误[/] {out} 应以 {suffix} 结尾，或是一个文件夹")
-        raise typer.Exit(EXIT_UNREADABLE)
+        raise _bad_output(f"{out} 应以 {suffix} 结尾，或是一个文件夹")
     if to_file and len(sources) > 1:
-        err_console.print(f"[bold red]输出有误[/] 有多个来源时，-o 应为文件夹（每个来源写一个 {suffix}）")
-        raise typer.Exit(EXIT_UNREADABLE)
+        raise _bad_output(f"有多个来源时，-o 应为文件夹（每个来源写一个 {suffix}）")
     planned: list[tuple[Path, Path | None]] = []
     taken: set[Path] = set()
     for source in sources:
@@ -492,8 +493,7 @@ def demo(
     读取、校验、生成部门工作簿并合并，最后说明结果在哪里。
     """
     if paths.exists(out) and not paths.is_dir(out):
-        err_console.print(f"[bold red]输出有误[/] {out} 已有同名的文件，请给出一个文件夹")
-        raise typer.Exit(EXIT_UNREADABLE)
+        raise _bad_output(f"{out} 已有同名的文件，请给出一个文件夹")
     try:
         examples = sorted(_examples_dir().glob("*.txt"))
     except SourceError as exc:
@@ -585,8 +585,7 @@ def _import_xlsm(sources: list[Path], out: Path) -> int:
     from perfxl.excel.template import BuildError, build_workbook
 
     if len(sources) != 1 or out.resolve() == sources[0].resolve():
-        err_console.print("[bold red]输出有误[/] 输出 .xlsm 时只能有一个来源，且不能覆盖来源文件本身")
-        return EXIT_UNREADABLE
+        raise _bad_output("输出 .xlsm 时只能有一个来源，且不能覆盖来源文件本身")
     try:
         result = read_source(sources[0])
         build_workbook(result.department, out)
@@ -614,8 +613,7 @@ def template_cmd(
     from perfxl.excel.template import BuildError, build_template
 
     if out.suffix.lower() != ".xlsm":
-        err_console.print(f"[bold red]输出有误[/] {out} 应以 .xlsm 结尾（带宏的工作簿）")
-        raise typer.Exit(EXIT_UNREADABLE)
+        raise _bad_output(f"{out} 应以 .xlsm 结尾（带宏的工作簿）")
     try:
         build_template(out)
     except BuildError as exc:

@@ -460,9 +460,9 @@ def _from_consolidated(
     budget = sum((r[_P["预算数"]] for r in projects if r[_P["预算数"]] is not None), Decimal(0))
     picks = [UNIT_COLUMNS.index(c) for c in ("单位编码", "单位名称", "区划", "预算年度", "来源文件")]
     units = [tuple(u[i] for i in picks) for u in reader.units()]
-    below = [_carried_up(r, file) for r in reader.rejected()]
-    result = FileResult(file, digest, "", True, "", budget, units, projects, rejected_below=below)
-    result.merged = reader.merged()
+    rejected, merged = reader.sources()
+    below = [_carried_up(r, file) for r in rejected]
+    result = FileResult(file, digest, "", True, "", budget, units, projects, rejected_below=below, merged=merged)
     result.xml = {PROJECTS: _render(file, PROJECTS, projects)}
     counts: Counter[tuple[str, str, str, str]] = Counter()
     try:
@@ -665,12 +665,11 @@ class _Ledger:
     def add(self, result: FileResult, writer: ConsolidatedWriter) -> SourceOutcome:
         first = self.first_by_hash.get(result.sha256) if result.sha256 else None
         inside = self.inside.get(result.sha256) if result.sha256 else None
-        overlap = self._overlap(result)
         if first is None and inside is not None:
             summary, name = inside
             reason = INSIDE.format(summary=summary, name=name)
             outcome = SourceOutcome(result.file, result.sha256, Status.DUPLICATE, reason)
-        elif first is None and overlap is not None:
+        elif first is None and (overlap := self._overlap(result)) is not None:
             outcome = overlap
         elif first is not None:
             if first.status is Status.ACCEPTED:

@@ -38,7 +38,6 @@ _OS_REASONS = {
 
 def os_reason(exc: OSError) -> str:
     """Return why ``exc`` happened, in Chinese, falling back to the system's text for rare errors."""
+    # On Windows a sharing violation (winerror 32, a file open in Excel) arrives as errno EACCES.
     reason = _OS_REASONS.get(exc.errno) if exc.errno is not None else None
-    if reason is None and getattr(exc, "winerror", None) == 32:
-        reason = "文件正被其他程序占用"
     return reason or f"系统错误：{exc.strerror or exc}"

@@ -17,6 +17,12 @@ Money = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="
 Percent = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 PLAN_CHECKPOINTS: tuple[str, str, str, str] = ("3月底", "6月底", "10月底", "12月底")
+PLAN_SOURCE_PREFIX = "spending_plan["
+
+
+def plan_source(checkpoint: int) -> str:
+    """Return the key in ``Project.sources`` of the cell holding plan checkpoint ``checkpoint`` (0 = 3月底)."""
+    return f"{PLAN_SOURCE_PREFIX}{checkpoint}]"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,16 @@ from perfxl.layout import (
     SUMMARY_SHEET,
     TOTAL_NAME,
 )
-from perfxl.model import PLAN_CHECKPOINTS, Finding, Location, Project, ReadResult, Severity
+from perfxl.model import (
+    PLAN_CHECKPOINTS,
+    PLAN_SOURCE_PREFIX,
+    Finding,
+    Location,
+    Project,
+    ReadResult,
+    Severity,
+    plan_source,
+)
 from perfxl.readers.grid import Grid, is_number, parse_grids
 from perfxl.report import summary_line
 from perfxl.rules import validate as run_rules
@@ -398,7 +407,7 @@ def _summary_sheet(book: xw.Book, result: ReadResult) -> xw.Sheet:
 def _summary_rows(result: ReadResult, findings: Sequence[Finding], sources: _Sources) -> list[list[str | float]]:
     rows: list[list[str | float]] = []
     for n, p in enumerate((p for p in result.department.projects if p.sheet in sources.grids), 1):
-        plan = [p.sources.get(f"spending_plan[{i}]") for i in range(len(PLAN_CHECKPOINTS))]
+        plan = [p.sources.get(plan_source(i)) for i in range(len(PLAN_CHECKPOINTS))]
         divisor = plan_divisor(v for loc in plan if (v := sources.number(loc)) is not None)
         row: list[str | float] = [n, _text_link(p, "code", sources), _text_link(p, "name", sources)]
         row += [_number_link(p.sources.get(key), sources) for key in ("budget", "fiscal_funds", "other_funds")]
@@ -457,7 +466,7 @@ def _new_project(book: xw.Book, status: _Status) -> str:
 def _input_cells(p: Project) -> list[str]:
     """Return the cells of ``p``'s form that staff fill in, in reading order."""
     locations = [p.sources.get(key) for key in _FIELDS_TO_CLEAR]
-    locations += [loc for key, loc in p.sources.items() if key.startswith("spending_plan[")]
+    locations += [loc for key, loc in p.sources.items() if key.startswith(PLAN_SOURCE_PREFIX)]
     locations += [loc for ind in p.indicators for loc in ind.sources.values()]
     cells: list[str] = []
     for loc in locations:

@@ -3,8 +3,8 @@
 Columns are found by their header in row 1 (never by position), continuation sheets (指标2 …)
 are read after their first sheet, and every row keeps the 来源文件 it already carried. The
 cross-file findings are dropped: the consolidation that reads them recomputes them over
-everything it merges. Of 来源 only the rejected files are read: their data is missing below, and
-every level above must be told.
+everything it merges. Of 来源 the rejected files are read, since their data is missing below and
+every level above must be told, and the merged files' SHA256, so that one given again is told.
 
 A province merges its cities' results, each holding hundreds of thousands of 指标 and 问题 rows,
 so those two tables are read row by row and never held as Python rows all at once.
@@ -86,18 +86,17 @@ class ConsolidatedReader:
         """Return the rows of 项目."""
         return list(self._table(PROJECTS, PROJECT_COLUMNS))
 
-    def rejected(self) -> list[Row]:
-        """Return the 来源 rows of the files that consolidation rejected."""
-        return [row for row in self._table(SOURCES, SOURCE_COLUMNS) if row[_STATUS] == Status.REJECTED.value]
-
-    def merged(self) -> dict[str, str]:
-        """Return the files that consolidation merged, as SHA256 → 文件, to tell them when they come again."""
+    def sources(self) -> tuple[list[Row], dict[str, str]]:
+        """Return the 来源 rows of the files that consolidation rejected, and those it merged as SHA256 → 文件."""
         sha = SOURCE_COLUMNS.index("SHA256")
-        return {
-            str(row[sha]): str(row[0])
-            for row in self._table(SOURCES, SOURCE_COLUMNS)
-            if row[_STATUS] == Status.ACCEPTED.value and row[sha]
-        }
+        rejected: list[Row] = []
+        merged: dict[str, str] = {}
+        for row in self._table(SOURCES, SOURCE_COLUMNS):
+            if row[_STATUS] == Status.REJECTED.value:
+                rejected.append(row)
+            elif row[_STATUS] == Status.ACCEPTED.value and row[sha]:
+                merged[str(row[sha])] = str(row[0])
+        return rejected, merged
 
     def indicators(self) -> Iterator[Row]:
         """Yield the rows of 指标 and its continuation sheets, in order."""

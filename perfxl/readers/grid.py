@@ -44,7 +44,7 @@ from perfxl.layout import (
     SUB_GOAL_HEADER,
     SUMMARY_SHEET,
 )
-from perfxl.model import Department, Finding, Indicator, Location, Project, ReadResult, Severity, SubGoal
+from perfxl.model import Department, Finding, Indicator, Location, Project, ReadResult, Severity, SubGoal, plan_source
 from perfxl.textnorm import halfwidth, label_key, squash
 from perfxl.values import parse_amount, parse_percent
 
@@ -578,7 +578,7 @@ class _ProjectReader:
             if pos is None:
                 continue
             self.p.sources.setdefault("spending_plan", self._loc(pos))
-            self.p.sources[f"spending_plan[{i}]"] = self._loc(pos)
+            self.p.sources[plan_source(i)] = self._loc(pos)
             self.reader.check_cover(self.grid, pos, f"资金支出计划（{PLAN_LABELS[i]}）", "spending_plan")
             plan[i] = plan_percent(self.grid.get(pos), scale)
             if not is_number(self.grid.get(pos)) and (text := self.grid.text(pos)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-from perfxl.model import PLAN_CHECKPOINTS, Department, Percent, Project, Severity
+from perfxl.model import PLAN_CHECKPOINTS, Department, Percent, Project, Severity, plan_source
 from perfxl.rules.registry import Context, Hit, hit, rule
 from perfxl.rules.scheme import TIMELINESS, canonical_level2, substantive_rows
 from perfxl.values import ValueKind
@@ -66,7 +66,7 @@ def plan_complete(project: Project, ctx: Context) -> Iterator[Hit]:
         return
     if all(v is None for v in plan):
         return  # no plan at all is PT-STR-001's finding
-    last, place = plan[-1], f"spending_plan[{len(plan) - 1}]"
+    last, place = plan[-1], plan_source(len(plan) - 1)
     if last is None:
         yield hit("spending_plan", place=place, value=ctx.once(_plan_text, plan))
     elif last < FULL and project.code not in ctx.config.multi_year:
@@ -90,9 +90,7 @@ def plan_values(project: Project, ctx: Context) -> Iterator[Hit]:
         return
     for n, (checkpoint, value) in enumerate(zip(PLAN_CHECKPOINTS, plan, strict=True)):
         if value is not None and not 0 <= value <= FULL:
-            yield hit(
-                "spending_plan", place=f"spending_plan[{n}]", value=_pct(value), checkpoint=checkpoint, pct=_pct(value)
-            )
+            yield hit("spending_plan", place=plan_source(n), value=_pct(value), checkpoint=checkpoint, pct=_pct(value))
     first = next((n for n, v in enumerate(plan) if v is not None), None)
     if first is None:
         return
@@ -104,7 +102,7 @@ def plan_values(project: Project, ctx: Context) -> Iterator[Hit]:
         if filled[n] < filled[n - 1]:
             yield hit(
                 "spending_plan",
-                place=f"spending_plan[{n}]",
+                place=plan_source(n),
                 value=ctx.once(_plan_text, plan),
                 template="decrease",
                 checkpoint=PLAN_CHECKPOINTS[n],

@@ -315,7 +315,7 @@ def _keys_of(rows: list[tuple[Indicator, ParsedValue]]) -> frozenset[tuple[str, 
     return frozenset(_row_key(i.level2, i.level3, i.description) for i, _ in rows)
 
 
-def _overlap(rows_a: frozenset[tuple[str, str, str]], rows_b: frozenset[tuple[str, str, str]]) -> tuple[int, int]:
+def _overlap(rows_a: frozenset[tuple[str, ...]], rows_b: frozenset[tuple[str, ...]]) -> tuple[int, int]:
     return len(rows_a & rows_b), max(len(rows_a), len(rows_b))
 
 
@@ -330,7 +330,7 @@ def _memo_row_keys(project: Project, ctx: Context) -> frozenset[tuple[str, str, 
 
 
 def _similar_rows(
-    rows_a: frozenset[tuple[str, str, str]], rows_b: frozenset[tuple[str, str, str]], ctx: Context
+    rows_a: frozenset[tuple[str, ...]], rows_b: frozenset[tuple[str, ...]], ctx: Context
 ) -> tuple[int, int] | None:
     shared, total = _overlap(rows_a, rows_b)
     if total and Decimal(shared) >= ctx.config.thresholds.copy_similarity * total:
@@ -414,8 +414,8 @@ def _quantity_targets(rows: list[tuple[Indicator, ParsedValue]]) -> frozenset[tu
     return frozenset(_quantity_key(i) for i, _ in rows if canonical_level2(i.level2) == QUANTITY)
 
 
-def _name_keys(rows: list[tuple[Indicator, ParsedValue]]) -> frozenset[tuple[str, str, str]]:
-    return frozenset((canonical_level2(i.level2), label_key(i.level3), "") for i, _ in rows)
+def _name_keys(rows: list[tuple[Indicator, ParsedValue]]) -> frozenset[tuple[str, str]]:
+    return frozenset((canonical_level2(i.level2), label_key(i.level3)) for i, _ in rows)
 
 
 # How alike two 数量 descriptions must be to describe one output: a reworded description of

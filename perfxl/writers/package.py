@@ -33,7 +33,7 @@ from python_calamine import CalamineWorkbook
 
 from perfxl.errors import SourceError
 from perfxl.layout import ISSUES_HEADER, ISSUES_SHEET, SUMMARY_HEADER, SUMMARY_SHEET, TOTAL_NAME
-from perfxl.model import PLAN_CHECKPOINTS, Finding, Location, Project, ReadResult, Severity
+from perfxl.model import PLAN_CHECKPOINTS, Finding, Location, Project, ReadResult, Severity, plan_source
 from perfxl.readers.grid import is_number
 from perfxl.textnorm import display_width
 from perfxl.writers.opc import (
@@ -816,7 +816,7 @@ def _summary_rows(book: Path, workbook: Workbook, result: ReadResult, findings: 
     for p in result.department.projects:
         if not p.sheet or p.sheet not in names:
             continue
-        plan_locs = [p.sources.get(f"spending_plan[{i}]") for i in range(len(PLAN_CHECKPOINTS))]
+        plan_locs = [p.sources.get(plan_source(i)) for i in range(len(PLAN_CHECKPOINTS))]
         divisor = plan_divisor(cells.value(loc) for loc in plan_locs if loc and cells.where(loc))
         errors, warnings = project_counts(findings, p)
         rows.append(
