@@ -24,17 +24,21 @@ from perfxl.readers import read_source
 from perfxl.report import findings_document, print_department, print_findings, rules_markdown, summary_line
 from perfxl.rules import RULES, unknown_codes, validate
 from perfxl.tables import Status
+from perfxl.usage import ChineseCommand, ChineseGroup
+from perfxl.usage import install as install_chinese_usage
 from perfxl.writers.files import replacing
 from perfxl.writers.package import clear_findings, write_findings, write_rollup
 
 _T = TypeVar("_T")
 
+install_chinese_usage()
 app = typer.Typer(
     name="perfxl",
     help="预算绩效目标工具：读取、校验、汇总、合并绩效目标。",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    cls=ChineseGroup,
 )
 # Messages carry file paths and long Chinese reasons: rich must not hard-wrap them mid-path at
 # the console width (80 columns in logs and pipes); the terminal folds them. Tables opt out.
@@ -142,7 +146,7 @@ def _emit_json(document: Any, output: Path | None) -> None:
     err_console.print(f"已写入 {output}")
 
 
-@app.command()
+@app.command(cls=ChineseCommand)
 def inspect(source: SourceArg, fmt: FormatOpt = Format.table, output: OutputOpt = None) -> None:
     """显示从来源中读到的单位、项目、金额、支出计划和指标。"""
     _check_json_output(output, source)
@@ -153,7 +157,7 @@ def inspect(source: SourceArg, fmt: FormatOpt = Format.table, output: OutputOpt 
         _emit_json(public_department(result.department).model_dump(mode="json"), output)
 
 
-@app.command("validate")
+@app.command("validate", cls=ChineseCommand)
 def validate_cmd(
     source: SourceArg,
     fmt: FormatOpt = Format.table,
@@ -211,7 +215,7 @@ def _edit(action: Callable[[], _T], target: Path) -> _T:
         raise typer.Exit(EXIT_UNREADABLE) from None
 
 
-@app.command("clear")
+@app.command("clear", cls=ChineseCommand)
 def clear_cmd(book: BookArg, output: CopyOpt = None) -> None:
     """清除「校验结果」表，以及 perfxl 写入的单元格底色和批注。"""
     _check_copy(book, output)
@@ -225,7 +229,7 @@ def clear_cmd(book: BookArg, output: CopyOpt = None) -> None:
         console.print(f"已清除校验标记：{written}")
 
 
-@app.command("rollup")
+@app.command("rollup", cls=ChineseCommand)
 def rollup_cmd(book: BookArg, config: ConfigOpt = None, output: CopyOpt = None) -> None:
     """把各项目表汇总到「部门汇总」表，并显示部门预算总额。
 
@@ -256,7 +260,7 @@ def _budget_place(project: Project) -> str:
     return project.name or project.code or "（未命名项目）"
 
 
-@app.command("export")
+@app.command("export", cls=ChineseCommand)
 def export_cmd(
     sources: Annotated[list[Path], typer.Argument(help="部门工作簿（或绩效文本），可以多个", show_default=False)],
     out: Annotated[
@@ -418,7 +422,7 @@ def print_consolidation(report: Report) -> None:
         console.print(f"Parquet 文件在 [bold]{report.parquet_dir.resolve()}[/]（每张表一个文件）")
 
 
-@app.command("consolidate")
+@app.command("consolidate", cls=ChineseCommand)
 def consolidate_cmd(
     inputs: Annotated[
         list[Path],
@@ -446,7 +450,7 @@ def exit_code(findings: list[Finding]) -> int:
     return EXIT_FINDINGS if any(f.severity.value == "error" for f in findings) else EXIT_OK
 
 
-@app.command("rules")
+@app.command("rules", cls=ChineseCommand)
 def rules_cmd(
     markdown: Annotated[bool, typer.Option("--markdown", help="输出 Markdown（docs/rules.md）")] = False,
 ) -> None:
@@ -471,7 +475,7 @@ def inspect_schema() -> dict[str, Any]:
     return schema
 
 
-@app.command()
+@app.command(cls=ChineseCommand)
 def schema() -> None:
     """输出 inspect JSON 的 JSON Schema（公开接口）。"""
     print_document(json.dumps(inspect_schema(), ensure_ascii=False, indent=2) + "\n")
@@ -484,7 +488,7 @@ def _examples_dir() -> Path:
     raise SourceError("examples", "找不到示例文件夹 examples/（请在 perfxl 仓库目录中运行）")
 
 
-@app.command()
+@app.command(cls=ChineseCommand)
 def demo(
     out: Annotated[Path, typer.Option("--output", "-o", "--out", help="结果输出文件夹")] = Path("perfxl-demo"),
 ) -> None:
@@ -539,7 +543,7 @@ def demo(
     console.print(f"全部结果在文件夹 [bold]{out.resolve()}[/] 中。")
 
 
-@app.command("import")
+@app.command("import", cls=ChineseCommand)
 def import_cmd(
     sources: Annotated[
         list[Path], typer.Argument(help="绩效文本（.txt、.docx 或 PDF）或工作簿，可以多个", show_default=False)
@@ -603,7 +607,7 @@ def _import_xlsm(sources: list[Path], out: Path) -> int:
     return EXIT_OK
 
 
-@app.command("template")
+@app.command("template", cls=ChineseCommand)
 def template_cmd(
     out: Annotated[
         Path, typer.Option("--output", "-o", help="模板文件（.xlsm），如 workbooks/template.xlsm", show_default=False)

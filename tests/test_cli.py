@@ -128,6 +128,54 @@ def test_help_is_never_cut_off_on_an_80_column_console(command: str) -> None:
     assert max(cell_len(line) for line in result.stdout.splitlines()) <= 80
 
 
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_screens_have_no_english_chrome(command: str) -> None:
+    result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    for english in ("Usage", "Options", "Arguments", "Commands", "Show this message", "[default", "[required"):
+        assert english not in result.stdout
+    assert f"用法：perfxl {command}".rstrip() in result.stdout
+    assert "显示此帮助并退出" in result.stdout
+
+
+# (arguments, the Chinese message, the usage line shown under it or None when typer gives none)
+USAGE_ERRORS = [
+    (["validat"], "没有 validat 这个命令；您是否想用 validate？", "用法：perfxl [选项] 命令 [参数]..."),
+    (["--bogus"], "没有 --bogus 这个选项", "用法：perfxl [选项] 命令 [参数]..."),
+    (["validate"], "缺少参数 SOURCE（绩效文本（.txt、Word .docx 或 PDF）", "用法：perfxl validate [选项] SOURCE"),
+    (["validate", "a.txt", "--wirte"], "没有 --wirte 这个选项；您是否想用 --write？", "perfxl validate [选项] SOURCE"),
+    (["validate", "a.txt", "-f", "xml"], "--format / -f 的值无效：「xml」不是可选值；可选：table、json", "SOURCE"),
+    (["validate", "a.txt", "-o"], "选项 -o 后面缺少值", None),
+    (["validate", "my", "file.xlsx"], "多余的参数：file.xlsx（路径中有空格时请加英文引号）", "SOURCE"),
+    (["consolidate", "in"], "缺少必填选项 --output / -o（汇总工作簿（.xlsx））", "perfxl consolidate [选项] INPUTS..."),
+    (["consolidate", "in", "-o", "o.xlsx", "--workers", "abc"], "--workers 的值无效：应为整数", "INPUTS..."),
+    (["consolidate", "in", "-o", "o.xlsx", "--workers", "0"], "--workers 的值无效：应不小于 1", "INPUTS..."),
+    (["rules", "extra"], "多余的参数：extra", "用法：perfxl rules [选项]"),
+]
+
+
+@pytest.mark.parametrize(("args", "message", "usage"), USAGE_ERRORS, ids=[" ".join(u[0]) for u in USAGE_ERRORS])
+def test_usage_errors_are_chinese_and_exit_2(args: list[str], message: str, usage: str | None) -> None:
+    result = runner.invoke(app, args, env={"COLUMNS": "300"})
+    assert result.exit_code == 2, result.output
+    assert f"命令行有误 {message}" in result.stderr
+    if usage is not None:
+        assert usage in result.stderr
+        assert "查看全部参数和选项" in result.stderr
+    for english in ("Error", "Usage", "No such", "Missing", "Invalid value", "Try ", "Got unexpected"):
+        assert english not in result.stderr
+
+
+def test_a_usage_error_from_the_installed_command_is_chinese() -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "perfxl", "consolidate", "in", "--wokers", "2"],
+        capture_output=True, text=True, encoding="utf-8", check=False, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert ran.returncode == 2
+    assert "命令行有误 没有 --wokers 这个选项；您是否想用 --workers？" in ran.stderr
+    assert "Traceback" not in ran.stderr and ran.stdout == ""
+
+
 CLEAN_DOCUMENT = "\n".join(
     [
         "第二部分",
