@@ -346,36 +346,38 @@ def _process(
     file: str, config: Config, limits: Limits, seconds: float | None, keep_rows: bool, spool_dir: str | None
 ) -> FileResult:
     path = Path(file)
+    # The name the rows and messages carry; ``path`` is what is opened.
+    name = paths.shown(file)
     try:
         data = read_bytes(path, limits)
     except SourceError as exc:
-        return FileResult(file, reason=exc.message)
+        return FileResult(name, reason=exc.message)
     sink = _devnull
     if sink is not None and seconds is None:
         # Now that the size is known, the budget grows with it.
         faulthandler.dump_traceback_later(_budget(len(data)), exit=True, file=sink)
     digest = hashlib.sha256(data).hexdigest()
     try:
-        package = open_workbook(data, file, limits)
+        package = open_workbook(data, name, limits)
         with package.zip:
             if is_consolidated(package.sheets):
                 with ConsolidatedReader(package) as reader:
-                    return _from_consolidated(file, digest, reader, keep_rows, spool_dir)
+                    return _from_consolidated(name, digest, reader, keep_rows, spool_dir)
             result = read_workbook(path, package=package)
-        return _rendered(_from_department(file, digest, result, validate(result, config)), keep_rows)
+        return _rendered(_from_department(name, digest, result, validate(result, config)), keep_rows)
     except SourceError as exc:
-        return FileResult(file, digest, reason=exc.message)
+        return FileResult(name, digest, reason=exc.message)
     except SpoolError:
         raise
     except MemoryError:
-        return FileResult(file, digest, reason="读取此文件所需内存超过上限，疑似异常文件，未汇入")
+        return FileResult(name, digest, reason="读取此文件所需内存超过上限，疑似异常文件，未汇入")
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop the run
-        return FileResult(file, digest, reason=f"读取时发生程序错误（{type(exc).__name__}: {exc}），未汇入")
+        return FileResult(name, digest, reason=f"读取时发生程序错误（{type(exc).__name__}: {exc}），未汇入")
     except BaseException as exc:
         # A panic inside a Rust reader surfaces as pyo3's PanicException, a BaseException.
         if type(exc).__name__ != "PanicException":
             raise
-        return FileResult(file, digest, reason=f"读取程序无法处理此文件（{exc}），文件可能已损坏，未汇入")
+        return FileResult(name, digest, reason=f"读取程序无法处理此文件（{exc}），文件可能已损坏，未汇入")
 
 
 def region_of(code: str) -> str:
@@ -548,9 +550,10 @@ def _alone(file: str, work: Callable[[str], FileResult], pools: _Pools, seconds:
     except OSError:
         data = b""
     digest = hashlib.sha256(data).hexdigest() if data else ""
+    name = paths.shown(file)
     if elapsed >= (seconds or _budget(len(data))):
-        return FileResult(file, digest, reason=f"处理超过 {elapsed:.0f} 秒仍未完成，疑似异常文件，已跳过")
-    return FileResult(file, digest, reason=CRASHED)
+        return FileResult(name, digest, reason=f"处理超过 {elapsed:.0f} 秒仍未完成，疑似异常文件，已跳过")
+    return FileResult(name, digest, reason=CRASHED)
 
 
 # --- the run -----------------------------------------------------------------------------------
@@ -948,12 +951,13 @@ def consolidate(
     if parquet_dir is not None and paths.exists(parquet_dir) and not paths.is_dir(parquet_dir):
         raise OutputError(f"Parquet 文件夹 {parquet_dir} 已是一个文件，请给出文件夹")
     files, missing = discover(inputs, exclude=[output])
-    report = Report(None, None, [SourceOutcome(str(p), "", Status.REJECTED, "文件或文件夹不存在") for p in missing])
+    gone = [SourceOutcome(paths.shown(p), "", Status.REJECTED, "文件或文件夹不存在") for p in missing]
+    report = Report(None, None, gone)
     # Merging a result kept beside a locked output would count every project in it twice.
     earlier = [p for p in files if kept_beside(output, p)]
     files = [p for p in files if p not in earlier]
     reason = EARLIER_RESULT.format(output=output)
-    report.sources += [SourceOutcome(str(p), "", Status.REJECTED, reason) for p in earlier]
+    report.sources += [SourceOutcome(paths.shown(p), "", Status.REJECTED, reason) for p in earlier]
     if on_start is not None:
         on_start(len(files) + len(report.sources))
     for outcome in report.sources:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,11 +19,16 @@ import pytest
 from typer.testing import CliRunner
 
 from perfxl.cli import app
-from perfxl.consolidate import discover
+from perfxl.consolidate import consolidate, discover
+from perfxl.paths import shown
 from perfxl.writers.files import TEMPORARY_SUFFIX, replacing, temporary_beside
+from perfxl.writers.workbook import write_department_workbook
+from tests.generate import seed_departments
+from tests.test_consolidate import table
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 CHENGDE = EXAMPLES / "chengde-2025.txt"
+ZUNHUA = EXAMPLES / "zunhua-2025.txt"
 
 runner = CliRunner()
 
@@ -172,3 +179,43 @@ def test_output_without_json_format_writes_the_json_and_shows_the_table(
     assert document == json.loads(runner.invoke(app, [command, str(workbook), "-f", "json"]).stdout)
     assert ("projects" if command == "inspect" else "findings") in document
     assert ("单位编码 593001" if command == "inspect" else "校验结果：承德.xlsx") in result.stdout
+
+
+# (the bytes of a file name as the file system holds them, the name perfxl prints and writes)
+RAW_NAMES = [
+    ("遵化.xlsx".encode(), "遵化.xlsx"),
+    # A GBK name unpacked on Linux from a zip made on Chinese Windows.
+    ("表格.xlsx".encode("gbk"), "表格.xlsx"),
+    # Some GBK pairs are also valid UTF-8 (修改 holds DE B8, read as U+07B8): decoded from the bytes.
+    ("县区（修改后）.xlsx".encode("gbk"), "县区（修改后）.xlsx"),
+    (b"bad\xff.xlsx", "bad\\xff.xlsx"),
+]
+
+
+@pytest.mark.parametrize(("raw", "name"), RAW_NAMES, ids=[n for _, n in RAW_NAMES])
+def test_a_file_name_that_is_not_utf8_is_shown_decoded(raw: bytes, name: str) -> None:
+    folder = "/数据/县区"
+    assert shown(Path(folder) / os.fsdecode(raw)) == f"{folder}/{name}"
+    shown(os.fsdecode(raw)).encode("utf-8")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows file names are Unicode; they cannot hold raw bytes")
+def test_consolidate_merges_a_workbook_whose_name_is_not_utf8(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    book = write_department_workbook(seed_departments()[1], folder / os.fsdecode("遵化市数据局.xlsx".encode("gbk")))
+    (folder / os.fsdecode(b"empty\xff.xlsx")).write_bytes(b"")
+    out = tmp_path / "合并.xlsx"
+    report = consolidate([folder], out, workers=1)
+    assert report.exit_code == 3 and report.reconciled
+    sources = {r["文件"]: r["状态"] for r in table(out, "来源")}
+    assert sources == {f"{folder}/遵化市数据局.xlsx": "已汇入", f"{folder}/empty\\xff.xlsx": "已拒绝"}
+    assert {r["来源文件"] for r in table(out, "项目")} == {f"{folder}/遵化市数据局.xlsx"}
+    assert len(table(out, "项目")) == 8
+    validated = subprocess.run([sys.executable, "-m", "perfxl", "validate", book, "-f", "json"], capture_output=True)
+    assert validated.returncode == 1 and b"Traceback" not in validated.stderr
+    assert {f["file"] for f in json.loads(validated.stdout)["findings"]} == {f"{folder}/遵化市数据局.xlsx"}
+    copy = tmp_path / "汇总后.xlsx"
+    rolled = subprocess.run([sys.executable, "-m", "perfxl", "rollup", book, "-o", copy], capture_output=True)
+    assert rolled.returncode == 0, rolled.stderr.decode("utf-8", "replace")
+    assert "部门预算总额 497.12 万元" in rolled.stdout.decode("utf-8")

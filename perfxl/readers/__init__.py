@@ -22,7 +22,7 @@ _DOCUMENT_KINDS = {".docx": "Word 文档", ".docm": "Word 文档", ".pdf": "PDF 
 
 def read_source(path: Path) -> ReadResult:
     """Return the parsed department of any source perfxl reads, or raise SourceError."""
-    name = str(path)
+    name = paths.shown(path)
     if paths.is_dir(path):
         raise SourceError(name, "这是一个文件夹，请指定一个文件")
     try:

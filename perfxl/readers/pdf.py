@@ -36,6 +36,7 @@ from pdfplumber.page import Page
 from pdfplumber.table import Table
 from pdfplumber.utils.exceptions import PdfminerException
 
+from perfxl import paths
 from perfxl.errors import SourceError
 from perfxl.model import ReadResult
 from perfxl.readers.published import parse_published
@@ -80,7 +81,7 @@ class _Text:
 
 def read_pdf(path: Path, limits: Limits = PDF_LIMITS) -> ReadResult:
     """Return the department read from the PDF at ``path``, or raise SourceError."""
-    file = str(path)
+    file = paths.shown(path)
     data = read_bytes(path, limits)
     check_streams(data, file, limits.max_total_bytes)
     try:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from perfxl import paths
 from perfxl.errors import SourceError, os_reason
 from perfxl.model import (
     Department,
@@ -121,7 +122,7 @@ _LEVEL2_NAMES = _LEVEL2 | {name.removesuffix("指标") for name in _LEVEL2}
 
 def read_published(path: Path) -> ReadResult:
     """Return the department read from the published text file at ``path``, or raise SourceError."""
-    name = str(path)
+    name = paths.shown(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:

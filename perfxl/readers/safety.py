@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+from perfxl import paths
 from perfxl.errors import SourceError, os_reason
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -85,7 +86,7 @@ class WorkbookPackage:
 
 def read_bytes(path: Path, limits: Limits = LIMITS) -> bytes:
     """Return the whole file at ``path`` (bounded by ``limits``), or raise SourceError."""
-    file = str(path)
+    file = paths.shown(path)
     try:
         with path.open("rb") as fh:
             data = fh.read(limits.max_file_bytes + 1)

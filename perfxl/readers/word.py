@@ -23,6 +23,7 @@ from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
 
+from perfxl import paths
 from perfxl.errors import SourceError
 from perfxl.model import ReadResult
 from perfxl.readers import WORD_DOCUMENT_PART
@@ -47,7 +48,7 @@ _HIDDEN = frozenset(
 
 def read_word(path: Path, limits: Limits = WORD_LIMITS) -> ReadResult:
     """Return the department read from the Word document at ``path``, or raise SourceError."""
-    file = str(path)
+    file = paths.shown(path)
     data = read_bytes(path, limits)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:

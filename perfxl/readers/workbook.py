@@ -15,6 +15,7 @@ from pathlib import Path
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
 
+from perfxl import paths
 from perfxl.errors import SourceError
 from perfxl.model import ReadResult, Severity
 from perfxl.readers.consolidated import is_consolidated
@@ -42,7 +43,7 @@ CONSOLIDATED = (
 def read_workbook(path: Path, *, package: WorkbookPackage | None = None) -> ReadResult:
     """Return the department parsed from the workbook at ``path``, or raise SourceError."""
     # ``package`` is the already checked file (perfxl consolidate reads and hashes it once).
-    file = str(path)
+    file = paths.shown(path)
     if package is None:
         with (package := open_workbook(read_bytes(path), file)).zip:
             return read_workbook(path, package=package)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from perfxl import paths
 from perfxl.errors import SourceError, os_reason
 from perfxl.writers.files import replacing
 
@@ -296,7 +297,7 @@ class Package:
     @classmethod
     def open(cls, path: Path) -> Package:
         """Return the package at ``path``; raise SourceError for anything that is not a sound workbook."""
-        name = str(path)
+        name = paths.shown(path)
         try:
             with path.open("rb") as fh:
                 head = fh.read(8)
@@ -471,7 +472,7 @@ class Package:
 
     def workbook_part(self) -> str:
         """Return the name of the workbook part, or raise SourceError for a non-workbook package."""
-        file = str(self.path)
+        file = paths.shown(self.path)
         if _CONTENT_TYPES not in self._data or "_rels/.rels" not in self._data:
             raise SourceError(file, "不是有效的 Excel 工作簿（缺少 [Content_Types].xml 或 _rels/.rels）")
         rels = self.rels("")

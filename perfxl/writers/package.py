@@ -20,6 +20,7 @@ What each function touches:
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -31,7 +32,8 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from perfxl.errors import SourceError
+from perfxl import paths
+from perfxl.errors import SourceError, os_reason
 from perfxl.layout import ISSUES_HEADER, ISSUES_SHEET, SUMMARY_HEADER, SUMMARY_SHEET, TOTAL_NAME
 from perfxl.model import PLAN_CHECKPOINTS, Finding, Location, Project, ReadResult, Severity, plan_source
 from perfxl.readers.grid import is_number
@@ -188,7 +190,7 @@ def _editing(book: Path) -> Iterator[None]:
     try:
         yield
     except (ValueError, KeyError, IndexError) as exc:
-        raise SourceError(str(book), f"工作簿内部结构已损坏，无法写入（{type(exc).__name__}: {exc}）") from None
+        raise SourceError(paths.shown(book), f"工作簿内部结构已损坏，无法写入（{type(exc).__name__}: {exc}）") from None
 
 
 def _rollup(book: Path, result: ReadResult, findings: Sequence[Finding]) -> Package:
@@ -759,10 +761,16 @@ class _Cells:
 
     def __init__(self, book: Path, sheets: set[str]) -> None:
         self.sheets = sheets
+        # Read by Python, not by calamine's own path handling, which cannot open a name that is
+        # not UTF-8 (a GBK name on Linux).
         try:
-            self.book = CalamineWorkbook.from_path(str(book))
+            data = book.read_bytes()
+        except OSError as exc:
+            raise SourceError(paths.shown(book), f"无法读取工作簿：{os_reason(exc)}") from None
+        try:
+            self.book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         except Exception as exc:  # noqa: BLE001 - calamine raises several unrelated types for bad files
-            raise SourceError(str(book), f"无法读取工作簿：{exc}") from None
+            raise SourceError(paths.shown(book), f"无法读取工作簿：{exc}") from None
         self.grids: dict[str, list[list[Any]]] = {}
 
     def where(self, loc: Location | None) -> str | None:
