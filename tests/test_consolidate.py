@@ -49,6 +49,7 @@ from perfxl.writers.package import write_rollup
 from perfxl.writers.workbook import write_department_workbook
 from tests.generate import department, seed_departments
 from tests.lo import SOFFICE, convert, sheets_as_csv
+from tests.test_safety import LAUGHS
 from tests.workbooks import locked
 
 runner = CliRunner()
@@ -162,6 +163,14 @@ def far_cell(good: Path, target: Path) -> Path:
     return rewrite(good, target, {"xl/worksheets/sheet1.xml": xml.replace(b"</sheetData>", far)})
 
 
+def entity_bomb(good: Path, target: Path) -> Path:
+    """Write ``good`` with a "billion laughs" DTD in its shared strings, referenced from a string."""
+    sst = zipfile.ZipFile(good).read("xl/sharedStrings.xml")
+    head, declaration, body = sst.partition(b"?>")
+    laughing = head + declaration + LAUGHS + body.replace(b"<t>", b"<t>&lol9;", 1)
+    return rewrite(good, target, {"xl/sharedStrings.xml": laughing})
+
+
 def encrypted(good: Path, target: Path) -> Path:
     """Return ``good`` protected with an opening password, as Excel saves it (an OLE container)."""
     with good.open("rb") as fh:
@@ -240,6 +249,7 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Case]:
         "declared": declared_giant(good, folder / "declared.xlsx"),
         "dimension": absurd_dimension(good, folder / "dimension.xlsx"),
         "far": far_cell(good, folder / "far.xlsx"),
+        "entities": entity_bomb(good, folder / "entities.xlsx"),
     }
     hostile["random"].write_bytes(random.Random(1).randbytes(5000))
     hostile["text"].write_text("这是一个说明文件，不是工作簿。\n请把部门工作簿放在这个文件夹里。\n", encoding="utf-8")
@@ -262,7 +272,7 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Case]:
 
 def test_exit_code_and_closing_summary(case: Case) -> None:
     assert case.exit_code == 3, case.stdout
-    assert "已汇入 6 个" in case.stdout and "已拒绝 12 个" in case.stdout and "重复 1 个" in case.stdout
+    assert "已汇入 6 个" in case.stdout and "已拒绝 13 个" in case.stdout and "重复 1 个" in case.stdout
     assert "核对：一致" in case.stdout
     assert any(str(case.output.resolve()) in line for line in case.stdout.splitlines())
 
@@ -365,6 +375,7 @@ def test_every_hostile_file_is_rejected_with_a_chinese_reason(case: Case) -> Non
     assert "A1:XFD1048576" in reasons["dimension"] and "A1:XFD1048576" in reasons["far"]
     assert "不完整" in reasons["truncated"]
     assert "纯文本" in reasons["text"]
+    assert "xl/sharedStrings.xml 含有 DTD 或实体声明" in reasons["entities"]
     # One whole line per file even on an 80-column console or log: paths and reasons are never cut.
     lines = case.stdout.splitlines()
     for path in case.hostile.values():

@@ -99,3 +99,40 @@ def test_sheets_with_errors_or_formulas_are_marked_for_the_cell_scan(
     package = open_workbook(target.read_bytes(), str(target))
     with package.zip:
         assert ("项目1" in package.marked) is marked
+
+
+def _laughs() -> bytes:
+    """Return the "billion laughs" DTD: nine levels of entities, each ten of the one below."""
+    levels = ['<!ENTITY lol1 "lol">']
+    levels += [f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' for n in range(2, 10)]
+    return ("<!DOCTYPE lolz [" + "".join(levels) + "]>").encode()
+
+
+LAUGHS = _laughs()
+
+
+def with_part(good: Path, target: Path, part: str, change: bytes | None = None) -> bytes:
+    """Return ``good``'s bytes with ``change`` after the XML declaration of ``part`` (a DTD by default)."""
+    with zipfile.ZipFile(good) as zf:
+        parts = {info.filename: zf.read(info) for info in zf.infolist()}
+    head, declaration, body = parts[part].partition(b"?>")
+    parts[part] = head + declaration + (LAUGHS if change is None else change) + body
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return target.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "part",
+    ["xl/workbook.xml", "xl/_rels/workbook.xml.rels", "_rels/.rels", SHEET, "xl/sharedStrings.xml", "xl/styles.xml"],
+)
+def test_a_part_declaring_a_dtd_is_refused_as_an_entity_bomb(good: Path, tmp_path: Path, part: str) -> None:
+    data = with_part(good, tmp_path / "book.xlsx", part)
+    with pytest.raises(SourceError, match=f"工作簿的 {part} 含有 DTD 或实体声明.*疑似 XML 实体炸弹"):
+        open_workbook(data, "book.xlsx")
+
+
+def test_text_that_only_mentions_a_doctype_is_read(good: Path, tmp_path: Path) -> None:
+    comment = b"<!-- written by a tool that quotes &lt;!DOCTYPE html&gt; -->"
+    open_workbook(with_part(good, tmp_path / "book.xlsx", SHEET, comment), "book.xlsx").zip.close()

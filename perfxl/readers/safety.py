@@ -52,6 +52,16 @@ TOO_LARGE_UNPACKED = "{kind}解压后达 {size} MB（上限 {limit} MB），疑�
 TOO_MANY_PARTS = "压缩包内有 {count} 个文件（上限 {limit} 个），疑似异常文件，未读取"
 ABSURD_SHEET = "工作表「{sheet}」{how}的范围 {ref}（约 {cells} 个单元格）远超绩效目标表的规模，疑似异常文件，未读取"
 SIZE_MISMATCH = "压缩包内的 {part} 实际内容与声明的大小或校验值不符，文件已损坏或被篡改"
+DTD = "工作簿的 {part} 含有 DTD 或实体声明（Excel 和 WPS 保存的文件没有），疑似 XML 实体炸弹，未读取"
+# OOXML parts never declare a DTD; one that does is built to make an XML parser expand entities.
+_DTD_MARKS = (b"<!DOCTYPE", b"<!ENTITY")
+# Parts calamine parses besides the sheets and the parts read here.
+_PARSED_PARTS = ("xl/sharedStrings.xml", "xl/styles.xml")
+_PROLOG = 4096
+
+
+class _DtdFound(Exception):
+    """A part declares a DTD; carries the part's name."""
 
 
 @dataclass(frozen=True)
@@ -152,12 +162,19 @@ def open_workbook(data: bytes, file: str, limits: Limits = LIMITS) -> WorkbookPa
             for name, (part, _) in sheets.items()
             if part in infos and _check_sheet(zf, infos[part], name, file, limits)
         )
+        for name in _PARSED_PARTS:
+            if name in infos:
+                with zf.open(infos[name]) as fh:
+                    _check_prolog(fh.read(_PROLOG), name)
         for info in infos.values():
             if info.compress_size * MAX_DEFLATE_RATIO > limits.max_meta_bytes and not _is_sheet(info, sheets):
                 _verify(zf, info, file)
     except SourceError:
         zf.close()
         raise
+    except _DtdFound as exc:
+        zf.close()
+        raise SourceError(file, DTD.format(part=exc.args[0])) from None
     except (zipfile.BadZipFile, ElementTree.ParseError, KeyError, OSError, EOFError, ValueError) as exc:
         zf.close()
         raise SourceError(file, CORRUPT.format(error=f"{type(exc).__name__}: {exc}")) from None
@@ -264,6 +281,7 @@ def _check_sheet(zf: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: str, file: s
             while chunk := fh.read(_CHUNK):
                 data = tail + chunk
                 if not tail:
+                    _check_prolog(data[:_PROLOG], info.filename)
                     _check_dimension(data, sheet, file, limits)
                 odd = any(blank in data for blank in _OTHER_BLANKS)
                 marked = marked or any(mark in data for mark in CELL_ISSUE_MARKS)
@@ -338,7 +356,15 @@ def _read(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> bytes:
 
 
 def _xml(zf: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo], part: str, limits: Limits) -> ElementTree.Element:
-    return ElementTree.fromstring(_read(zf, infos[part], limits))
+    data = _read(zf, infos[part], limits)
+    _check_prolog(data, part)
+    return ElementTree.fromstring(data)
+
+
+def _check_prolog(data: bytes, part: str) -> None:
+    """Raise _DtdFound when ``data`` (a part, or its first bytes) declares a DTD or an entity."""
+    if any(mark in data for mark in _DTD_MARKS):
+        raise _DtdFound(part)
 
 
 def _resolve(source: str, target: str) -> str:
