@@ -2,7 +2,8 @@
 
 Workbooks arrive from many hands: some are not workbooks at all (HTML or text saved as .xls,
 legacy or encrypted Office files, random bytes), some are broken (truncated downloads), and
-some are hostile (zip bombs, sheets that claim or span billions of cells). python-calamine
+some are hostile (zip bombs, sheets that claim or span billions of cells, XML parts that
+declare entities to expand, which no Office writer produces). python-calamine
 allocates a dense grid over a sheet's used range, so a 1 KB file with one cell in A1 and one in
 XFD1048576 makes it request half a terabyte and abort the whole process. No library offers a
 bounded pre-flight check of an OOXML package, so this module is hand-written on ``zipfile``:
