@@ -75,6 +75,10 @@ WORKBOOK_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 # Named like a spreadsheet: taken from folders too, so each is rejected with a reason rather
 # than silently left out.
 SPREADSHEET_SUFFIXES = WORKBOOK_SUFFIXES | {".xls", ".xlsb", ".xltx", ".xltm", ".xlt", ".et", ".ett", ".ods"}
+# Workbooks often arrive by mail as archives and are dropped into the folder unopened: each is
+# listed as rejected, so a department inside one is never missed without a word.
+ARCHIVE_SUFFIXES = frozenset({".zip", ".rar", ".7z"})
+ARCHIVE = "这是压缩包（{suffix}），perfxl 不读取压缩包里的文件；请先解压，再把解压出的工作簿一并合并"
 CHUNKSIZE = 8
 # Rows of a consolidated input's 指标 or 问题 rendered and spooled at a time.
 SPOOL_BATCH_ROWS = 10_000
@@ -276,7 +280,7 @@ def discover(inputs: Sequence[Path], *, exclude: Sequence[Path] = ()) -> tuple[l
             # os.walk does not follow links to folders, so a link loop cannot trap the search.
             for folder, dirs, names in os.walk(item):
                 dirs.sort()
-                found += [Path(folder) / n for n in names if _spreadsheet_name(n)]
+                found += [Path(folder) / n for n in names if _input_name(n)]
             for path in sorted(found):
                 take(path)
         elif paths.exists(item):
@@ -286,9 +290,10 @@ def discover(inputs: Sequence[Path], *, exclude: Sequence[Path] = ()) -> tuple[l
     return files, missing
 
 
-def _spreadsheet_name(name: str) -> bool:
+def _input_name(name: str) -> bool:
     # Office writes ~$name.xlsx lock files next to open workbooks; they are not inputs.
-    return not name.startswith("~$") and Path(name).suffix.lower() in SPREADSHEET_SUFFIXES
+    suffix = Path(name).suffix.lower()
+    return not name.startswith("~$") and (suffix in SPREADSHEET_SUFFIXES or suffix in ARCHIVE_SUFFIXES)
 
 
 # --- one file (runs in a worker process) --------------------------------------------------------
@@ -348,6 +353,8 @@ def _process(
     path = Path(file)
     # The name the rows and messages carry; ``path`` is what is opened.
     name = paths.shown(file)
+    if path.suffix.lower() in ARCHIVE_SUFFIXES:
+        return FileResult(name, reason=ARCHIVE.format(suffix=path.suffix))
     try:
         data = read_bytes(path, limits)
     except SourceError as exc:

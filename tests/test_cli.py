@@ -212,6 +212,7 @@ JUNK = [
     ("empty.txt", b"", "空"),
     ("poem.txt", "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n".encode(), "绩效"),
     ("fake.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "旧版"),
+    ("部门.et", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504, "WPS 表格自有格式（.et/.ett）"),
     # Named as a workbook, Word document or PDF: the message says what it is instead.
     ("random.xlsx", RANDOM, "无法识别的文件内容，不是 Excel 工作簿"),
     ("table.xlsx", "单位,项目\n工信局,培训\n".encode(), "纯文本"),

@@ -250,12 +250,19 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Case]:
         "dimension": absurd_dimension(good, folder / "dimension.xlsx"),
         "far": far_cell(good, folder / "far.xlsx"),
         "entities": entity_bomb(good, folder / "entities.xlsx"),
+        "wps": folder / "WPS表格.et",
+        "archive": folder / "乡镇" / "各乡镇.zip",
     }
     hostile["random"].write_bytes(random.Random(1).randbytes(5000))
     hostile["text"].write_text("这是一个说明文件，不是工作簿。\n请把部门工作簿放在这个文件夹里。\n", encoding="utf-8")
     hostile["truncated"].write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     hostile["html"].write_text(html, encoding="utf-8")
     hostile["legacy"].write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2048))
+    hostile["wps"].write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096))
+    # Workbooks mailed as an archive and dropped in unopened: the department must not vanish.
+    hostile["archive"].parent.mkdir()
+    with zipfile.ZipFile(hostile["archive"], "w") as archive:
+        archive.write(good, "乡镇A.xlsx")
     # An Office lock file and a non-spreadsheet file: neither is an input.
     (folder / "~$承德市工信局.xlsx").write_bytes(b"\x00" * 165)
     (folder / "readme.txt").write_text("不是输入", encoding="utf-8")
@@ -272,7 +279,7 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Case]:
 
 def test_exit_code_and_closing_summary(case: Case) -> None:
     assert case.exit_code == 3, case.stdout
-    assert "已汇入 6 个" in case.stdout and "已拒绝 13 个" in case.stdout and "重复 1 个" in case.stdout
+    assert "已汇入 6 个" in case.stdout and "已拒绝 15 个" in case.stdout and "重复 1 个" in case.stdout
     assert "核对：一致" in case.stdout
     assert any(str(case.output.resolve()) in line for line in case.stdout.splitlines())
 
@@ -376,6 +383,8 @@ def test_every_hostile_file_is_rejected_with_a_chinese_reason(case: Case) -> Non
     assert "不完整" in reasons["truncated"]
     assert "纯文本" in reasons["text"]
     assert "xl/sharedStrings.xml 含有 DTD 或实体声明" in reasons["entities"]
+    assert "WPS 表格自有格式" in reasons["wps"]
+    assert reasons["archive"] == "这是压缩包（.zip），perfxl 不读取压缩包里的文件；请先解压，再把解压出的工作簿一并合并"
     # One whole line per file even on an 80-column console or log: paths and reasons are never cut.
     lines = case.stdout.splitlines()
     for path in case.hostile.values():

@@ -9,7 +9,7 @@ from perfxl import paths
 from perfxl.errors import SourceError, os_reason
 from perfxl.model import ReadResult
 from perfxl.readers.published import read_published
-from perfxl.readers.safety import UNKNOWN, content_problem
+from perfxl.readers.safety import UNKNOWN, WPS, WPS_SUFFIXES, content_problem
 from perfxl.readers.workbook import read_workbook
 
 _ZIP = b"PK\x03\x04"
@@ -45,11 +45,13 @@ def read_source(path: Path) -> ReadResult:
         from perfxl.readers.pdf import read_pdf
 
         return read_pdf(path)
+    suffix = path.suffix.lower()
     if head.startswith(_OLE):
+        if suffix in WPS_SUFFIXES:
+            raise SourceError(name, WPS)
         raise SourceError(
             name, "这是旧版 Office 文件（.xls/.doc）或加密文件，无法读取；请另存为 .xlsx 或 .docx（并取消密码）"
         )
-    suffix = path.suffix.lower()
     # Named as a workbook, Word document or PDF but not one: say so, not "this text has no table".
     if suffix in (".xlsx", ".xlsm", ".xls"):
         raise SourceError(name, content_problem(head) or UNKNOWN)

@@ -37,6 +37,8 @@ MAX_COLUMNS = 16_384
 TOO_BIG = "文件过大（{size} MB，上限 {limit} MB），未读取"
 ENCRYPTED = "工作簿设有打开密码（已加密），无法读取；请在 Excel 或 WPS 中取消密码后另存为 .xlsx"
 LEGACY = "这是旧版 Excel 97-2003 工作簿（.xls）或其他旧版 Office 文件，无法读取；请用 Excel 或 WPS 另存为 .xlsx"
+WPS = "这是 WPS 表格自有格式（.et/.ett）的文件，无法读取；请在 WPS 中“另存为” Excel 工作簿（.xlsx）"
+WPS_SUFFIXES = (".et", ".ett")
 HTML = "这是网页（HTML）文件，只是扩展名像 Excel 工作簿（常见于其他系统导出的 .xls）；请用 Excel 打开后另存为 .xlsx"
 MHT = "这是网页存档（MHT）文件，不是 Excel 工作簿；请用 Excel 打开后另存为 .xlsx"
 XML2003 = "这是 Excel 2003 XML 表格，不是 .xlsx 工作簿；请用 Excel 打开后另存为 .xlsx"
@@ -112,14 +114,16 @@ def read_bytes(path: Path, limits: Limits = LIMITS) -> bytes:
     return data
 
 
-def content_problem(data: bytes) -> str | None:
-    """Return why ``data`` is not an OOXML (zip) workbook, in Chinese, or None when it is a zip."""
+def content_problem(data: bytes, suffix: str = "") -> str | None:
+    """Return why ``data`` (of a file ending in ``suffix``) is not an OOXML (zip) workbook, in Chinese, or None."""
     if not data:
         return EMPTY_FILE
     if data.startswith((ZIP_MAGIC, EMPTY_ZIP_MAGIC)):
         return None
     if data.startswith(OLE_MAGIC):
-        return ENCRYPTED if any(name in data for name in _ENCRYPTED_STREAMS) else LEGACY
+        if any(name in data for name in _ENCRYPTED_STREAMS):
+            return ENCRYPTED
+        return WPS if suffix.lower() in WPS_SUFFIXES else LEGACY
     head = data[:4096].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").lower()
     if head.startswith(b"mime-version:") or b"multipart/related" in head[:1024]:
         return MHT
@@ -147,7 +151,7 @@ def _looks_like_text(sample: bytes) -> bool:
 
 def open_workbook(data: bytes, file: str, limits: Limits = LIMITS) -> WorkbookPackage:
     """Return the checked package of the workbook bytes ``data``, or raise SourceError with the reason."""
-    problem = content_problem(data)
+    problem = content_problem(data, Path(file).suffix)
     if problem is not None:
         raise SourceError(file, problem)
     try:
