@@ -348,11 +348,11 @@ def _consolidate(inputs: list[Path], output: Path, **options: Any) -> Report:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (
-        TextColumn("[bold]合并"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]} 个/秒"),
-        TextColumn("已拒绝 {task.fields[rejected]}"), TimeElapsedColumn(),
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} 个/秒"), TextColumn("已拒绝 {task.fields[rejected]}"), TimeElapsedColumn(),
     )  # fmt: skip
     with Progress(*columns, console=err_console, transient=True) as progress:
-        task = progress.add_task("files", total=None, rate="0.0", rejected=0)
+        task = progress.add_task("合并", total=None, rate="0.0", rejected=0)
         rejected = 0
 
         def started(total: int) -> None:
@@ -366,6 +366,9 @@ def _consolidate(inputs: list[Path], output: Path, **options: Any) -> Report:
             elapsed = progress.tasks[0].elapsed or 0.0
             rate = f"{done / elapsed:.1f}" if elapsed > 0 else "—"
             progress.update(task, advance=1, rate=rate, rejected=rejected)
+            if done == progress.tasks[0].total:
+                # The tables of the whole run are assembled after the last file: seconds at scale.
+                progress.update(task, description="写出汇总工作簿")
 
         try:
             return consolidate(inputs, output, on_start=started, on_file=advanced, **options)
