@@ -4,6 +4,11 @@ Typer vendors Click and raises its usage errors with English text and no message
 the message is rebuilt here from the error's own fields (its class, the option, the parameter
 and its Chinese help, the refused value). An English wording this module does not know is shown
 as it came after a Chinese lead, so nothing the user needs is lost.
+
+The error classes live in typer's vendored Click (``typer._click``, typer 0.29 and later) and
+the help screens read module constants of ``typer.rich_utils``; there is no public hook for
+either. ``tests/test_cli.py`` runs every usage error and help screen, so a typer release that
+moves them fails the tests instead of printing English.
 """
 
 from __future__ import annotations
