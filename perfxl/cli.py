@@ -39,6 +39,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
     cls=ChineseGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Messages carry file paths and long Chinese reasons: rich must not hard-wrap them mid-path at
 # the console width (80 columns in logs and pipes); the terminal folds them. Tables opt out.

@@ -128,9 +128,10 @@ def test_help_is_never_cut_off_on_an_80_column_console(command: str) -> None:
     assert max(cell_len(line) for line in result.stdout.splitlines()) <= 80
 
 
+@pytest.mark.parametrize("flag", ["--help", "-h"])
 @pytest.mark.parametrize("command", ["", *COMMANDS])
-def test_help_screens_have_no_english_chrome(command: str) -> None:
-    result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "120"})
+def test_help_screens_have_no_english_chrome(command: str, flag: str) -> None:
+    result = runner.invoke(app, [*command.split(), flag], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     for english in ("Usage", "Options", "Arguments", "Commands", "Show this message", "[default", "[required"):
         assert english not in result.stdout
