@@ -11,9 +11,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import xlsxwriter
 
 from perfxl.errors import SourceError
 from perfxl.readers.safety import LIMITS, Limits, open_workbook
+from perfxl.readers.workbook import read_workbook
 from tests.workbooks import ZUNHUA, build_book
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -136,3 +138,18 @@ def test_a_part_declaring_a_dtd_is_refused_as_an_entity_bomb(good: Path, tmp_pat
 def test_text_that_only_mentions_a_doctype_is_read(good: Path, tmp_path: Path) -> None:
     comment = b"<!-- written by a tool that quotes &lt;!DOCTYPE html&gt; -->"
     open_workbook(with_part(good, tmp_path / "book.xlsx", SHEET, comment), "book.xlsx").zip.close()
+
+
+def test_many_sheets_each_inside_the_bound_are_refused_together(tmp_path: Path) -> None:
+    # Each sheet spans A1:H1000000, 8 million cells, inside the bound of one sheet; the third
+    # takes the workbook past the bound of all of them, before its cells are converted.
+    target = tmp_path / "many.xlsx"
+    book = xlsxwriter.Workbook(str(target))
+    for n in range(3):
+        sheet = book.add_worksheet(f"项目{n + 1}")
+        sheet.write("A1", "项目编码")
+        sheet.write("H1000000", "x")
+    book.close()
+    package = open_workbook(target.read_bytes(), str(target))
+    with package.zip, pytest.raises(SourceError, match="各工作表合计超过 2000 万个单元格（至工作表「项目3」）"):
+        read_workbook(target, package=package)

@@ -20,12 +20,17 @@ from perfxl.errors import SourceError
 from perfxl.model import ReadResult, Severity
 from perfxl.readers.consolidated import is_consolidated
 from perfxl.readers.grid import SKIP_SHEETS, STR_CODE, CellIssue, Grid, Problem, a1, cell_text, parse_grids
-from perfxl.readers.safety import CELL_ISSUE_MARKS, ENCRYPTED, WorkbookPackage, open_workbook, read_bytes
+from perfxl.readers.safety import CELL_ISSUE_MARKS, ENCRYPTED, LIMITS, WorkbookPackage, open_workbook, read_bytes
 
 # A 绩效目标表 is a few dozen KB of XML; a far bigger sheet is skipped with a warning. Whole-file
 # bounds (zip bombs, absurd ranges, encrypted or foreign files) are ``perfxl.readers.safety``'s.
 MAX_SHEET_BYTES = 64 << 20
+# The cells of all sheets held at once. The safety pass bounds each sheet; a file of many sheets
+# each just inside that bound would still fill the memory of a PC with no per-process limit
+# (Windows), so the sheets together get the bound of one (a department needs some 50,000).
+MAX_WORKBOOK_CELLS = LIMITS.max_cells
 EMPTY_WORKBOOK = "工作簿是空的：没有任何工作表含有内容"
+TOO_MANY_CELLS = "各工作表合计超过 {limit} 万个单元格（至工作表「{sheet}」），远超部门工作簿规模，疑似异常文件，未读取"
 
 _CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _REF_RE = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
@@ -50,6 +55,7 @@ def read_workbook(path: Path, *, package: WorkbookPackage | None = None) -> Read
     parts = package.sheets
     grids: list[Grid] = []
     problems: list[Problem] = []
+    cells = 0
     try:
         with CalamineWorkbook.from_filelike(io.BytesIO(package.data)) as book:
             if is_consolidated(book.sheet_names):
@@ -68,6 +74,10 @@ def read_workbook(path: Path, *, package: WorkbookPackage | None = None) -> Read
                     )  # fmt: skip
                     continue
                 sheet = book.get_sheet_by_name(meta.name)
+                bottom, right = sheet.end or (-1, -1)
+                cells += (bottom + 1) * (right + 1)
+                if cells > MAX_WORKBOOK_CELLS:
+                    raise SourceError(file, TOO_MANY_CELLS.format(limit=MAX_WORKBOOK_CELLS // 10**4, sheet=meta.name))
                 merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []]
                 grids.append(Grid(meta.name, sheet.to_python(skip_empty_area=False), merges))
     except PasswordError:
