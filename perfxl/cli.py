@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
 import zipfile
@@ -649,12 +650,33 @@ def _root(
     """预算绩效目标工具。"""
 
 
+def _console_text(exc: UnicodeError) -> tuple[bytes, int]:
+    """Return the bytes a console shows for characters it cannot encode, and where to go on.
+
+    The bytes of a file name that is not UTF-8 (a GBK name on Linux) show as the name they
+    spell; any other character the console lacks (an emoji on a GBK console) shows as "?".
+    The replacement is returned encoded: the UTF-8 codec accepts only ASCII text from a handler.
+    """
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    # Some codecs (GBK) report one character at a time; a name's bytes decode only together.
+    text, end = exc.object, exc.start
+    while end < len(text) and "\udc80" <= text[end] <= "\udcff":
+        end += 1
+    end = max(end, exc.end)
+    run = text[exc.start : end]
+    shown = paths.shown(run)
+    return ("?" * len(run) if shown == run else shown).encode(exc.encoding, "replace"), end
+
+
+codecs.register_error("perfxl-console", _console_text)
+
+
 def main() -> None:
     """Run the command line."""
-    # A Chinese Windows console is GBK: a character it lacks (an emoji in a project name) prints
-    # as "?" instead of ending the command in UnicodeEncodeError.
+    # A command must never end in UnicodeEncodeError because of what it prints.
     for stream in (sys.stdout, sys.stderr):
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
-            reconfigure(errors="replace")
+            reconfigure(errors="perfxl-console")
     app()

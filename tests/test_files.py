@@ -219,3 +219,16 @@ def test_consolidate_merges_a_workbook_whose_name_is_not_utf8(tmp_path: Path) ->
     rolled = subprocess.run([sys.executable, "-m", "perfxl", "rollup", book, "-o", copy], capture_output=True)
     assert rolled.returncode == 0, rolled.stderr.decode("utf-8", "replace")
     assert "部门预算总额 497.12 万元" in rolled.stdout.decode("utf-8")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows file names are Unicode; they cannot hold raw bytes")
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_the_console_shows_a_gbk_file_name_as_the_name_it_spells(tmp_path: Path, encoding: str) -> None:
+    source = tmp_path / os.fsdecode("遵化.txt".encode("gbk"))
+    source.write_bytes(ZUNHUA.read_bytes())
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "COLUMNS": "300"}
+    ran = subprocess.run(
+        [sys.executable, "-m", "perfxl", "import", source, "-o", tmp_path / "遵化.xlsx"], capture_output=True, env=env
+    )
+    assert ran.returncode == 0, ran.stderr.decode(encoding, "replace")
+    assert f"{tmp_path}/遵化.txt → {tmp_path}/遵化.xlsx（8 个项目）" in ran.stdout.decode(encoding)
