@@ -279,7 +279,8 @@ def discover(inputs: Sequence[Path], *, exclude: Sequence[Path] = ()) -> tuple[l
             found = []
             # os.walk does not follow links to folders, so a link loop cannot trap the search.
             for folder, dirs, names in os.walk(item):
-                dirs.sort()
+                # A zip made on a Mac unpacks a __MACOSX folder of metadata twins (._name.xlsx).
+                dirs[:] = sorted(d for d in dirs if d != "__MACOSX")
                 found += [Path(folder) / n for n in names if _input_name(n)]
             for path in sorted(found):
                 take(path)
@@ -291,9 +292,10 @@ def discover(inputs: Sequence[Path], *, exclude: Sequence[Path] = ()) -> tuple[l
 
 
 def _input_name(name: str) -> bool:
-    # Office writes ~$name.xlsx lock files next to open workbooks; they are not inputs.
+    # Office writes ~$name.xlsx lock files next to open workbooks, and macOS writes ._name.xlsx
+    # metadata (AppleDouble) files beside copies on other file systems; neither holds data.
     suffix = Path(name).suffix.lower()
-    return not name.startswith("~$") and (suffix in SPREADSHEET_SUFFIXES or suffix in ARCHIVE_SUFFIXES)
+    return not name.startswith(("~$", "._")) and (suffix in SPREADSHEET_SUFFIXES or suffix in ARCHIVE_SUFFIXES)
 
 
 # --- one file (runs in a worker process) --------------------------------------------------------

@@ -265,6 +265,11 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Case]:
         archive.write(good, "乡镇A.xlsx")
     # An Office lock file and a non-spreadsheet file: neither is an input.
     (folder / "~$承德市工信局.xlsx").write_bytes(b"\x00" * 165)
+    # What a zip made on a Mac leaves: AppleDouble metadata twins, beside the file and in __MACOSX.
+    apple_double = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(4000)
+    (folder / "._承德市工信局.xlsx").write_bytes(apple_double)
+    (folder / "__MACOSX" / "县区").mkdir(parents=True)
+    (folder / "__MACOSX" / "县区" / "._遵化市数据局.xlsx").write_bytes(apple_double)
     (folder / "readme.txt").write_text("不是输入", encoding="utf-8")
 
     hashes = {p: digest(p) for p in folder.rglob("*") if p.is_file()}
@@ -391,12 +396,12 @@ def test_every_hostile_file_is_rejected_with_a_chinese_reason(case: Case) -> Non
         assert f"  {Status.REJECTED.value} {path}：{sources[str(path)]['原因']}" in lines
 
 
-def test_the_copy_is_a_duplicate_and_lock_files_are_not_inputs(case: Case) -> None:
+def test_the_copy_is_a_duplicate_and_lock_and_metadata_files_are_not_inputs(case: Case) -> None:
     sources = {r["文件"]: r for r in table(case.output, "来源")}
     assert sources[str(case.copy)]["状态"] == Status.DUPLICATE.value
     assert str(case.accepted[0]) in sources[str(case.copy)]["原因"]
     assert sources[str(case.copy)]["SHA256"] == sources[str(case.accepted[0])]["SHA256"] == digest(case.copy)
-    assert not any("~$" in f or f.endswith(".txt") for f in sources)
+    assert not any("~$" in f or "._" in f or "__MACOSX" in f or f.endswith(".txt") for f in sources)
     assert len(sources) == len(case.accepted) + 1 + len(case.hostile)
 
 
