@@ -93,6 +93,7 @@ class Project(BaseModel):
         default_factory=list, description="non-standard labels met while reading, e.g. 项目编号"
     )
     raw: dict[str, str] = Field(default_factory=dict, description="original text of fields whose value was interpreted")
+    hidden: bool = Field(default=False, description="its sheet is hidden in the workbook (read and counted as any)")
     sources: dict[str, Location] = Field(default_factory=dict)
 
     def where(self, field: str) -> Location | None:

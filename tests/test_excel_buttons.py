@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -271,3 +272,32 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "xlwings"))
     assert json.loads(done.stdout.splitlines()[-1]) == []
     assert (tmp_path / "b.xlsm").exists()
     assert not re.search(r"^from xlwings|^import xlwings", (ROOT / "perfxl" / "cli.py").read_text(), re.M)
+
+
+def hide_sheet(book: Path, target: Path, sheet: str) -> Path:
+    """Write a copy of ``book`` with ``sheet`` hidden, as Excel's 隐藏 saves it."""
+    with zipfile.ZipFile(book) as zf:
+        parts = {info.filename: zf.read(info) for info in zf.infolist()}
+    xml = parts["xl/workbook.xml"].decode()
+    hidden = xml.replace(f'<sheet name="{sheet}"', f'<sheet name="{sheet}" state="hidden"', 1)
+    assert hidden != xml
+    parts["xl/workbook.xml"] = hidden.encode()
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return target
+
+
+def test_a_hidden_project_sheet_is_counted_and_pointed_out_by_both_readers(book_file: Path, tmp_path: Path) -> None:
+    hidden = hide_sheet(book_file, tmp_path / "隐藏.xlsm", "项目2")
+    from_file = read_workbook(hidden)
+    from_excel = read_book(remote_book(hidden))
+    for result in (from_file, from_excel):
+        projects = result.department.projects
+        assert [p.hidden for p in projects] == [p.sheet == "项目2" for p in projects]
+        marked = [f for f in validate(result) if f.code == "PT-STR-013"]
+        assert [(f.sheet, f.severity.value) for f in marked] == [("项目2", "warning")]
+        assert marked[0].message.startswith("工作表「项目2」是隐藏的，其中的项目仍计入部门预算和汇总")
+    assert [key(f) for f in validate(from_excel)] == [key(f) for f in validate(from_file)]
+    # Hidden or not, the project is in the department and its money in the total.
+    assert public_department(from_file.department) == public_department(read_workbook(book_file).department)

@@ -201,6 +201,9 @@ CASES = [
         None, "PT-CLS-001", None, False, id="cls-benefit-wording-ok",
     ),
     pytest.param(clean_project(), None, "PT-CLS-001", None, False, id="cls-clean"),
+    # PT-STR-013 a hidden project sheet, counted all the same
+    pytest.param(clean_project(sheet="项目3", hidden=True), None, "PT-STR-013", W, True, id="013-hidden"),
+    pytest.param(clean_project(sheet="项目3"), None, "PT-STR-013", None, False, id="013-visible"),
 ]  # fmt: skip
 
 

@@ -19,6 +19,8 @@ ZUNHUA = ROOT / "examples" / "zunhua-2025.txt"
 CATALOGUE = {
     **{f"PT-STR-0{n:02d}": s for n, s in zip(range(1, 13), "EIEEEEEEEIWW", strict=True)},
     "PT-STR-008b": "I",
+    # Not in rules.md: a project sheet hidden in the workbook, counted all the same (workbooks only).
+    "PT-STR-013": "W",
     **{f"PT-VAL-0{n:02d}": s for n, s in zip(range(1, 12), "WEEEWWIWIIW", strict=True)},
     **{f"PT-FIN-00{n}": "E" for n in range(1, 5)},
     **{f"PT-CST-00{n}": s for n, s in zip(range(1, 7), "EWWIEW", strict=True)},

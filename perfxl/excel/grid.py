@@ -41,7 +41,8 @@ def sheet_grid(sheet: xw.Sheet, *, merges: bool = True) -> tuple[Grid, list[Cell
                 value = ""
             cells.append("" if value is None else value)
         rows.append(cells)
-    return Grid(sheet.name, rows, _merges(sheet, last.row, last.column) if merges else []), issues
+    spans = _merges(sheet, last.row, last.column) if merges else []
+    return Grid(sheet.name, rows, spans, sheet_hidden=not sheet.visible), issues
 
 
 def _merges(sheet: xw.Sheet, rows: int, columns: int) -> list[Merge]:

@@ -143,6 +143,8 @@ class Grid:
     locations: dict[Pos, Location] = field(default_factory=dict)
     hidden: dict[Pos, tuple[int, int, int, int]] = field(default_factory=dict)
     huge: list[tuple[int, int, int, int]] = field(default_factory=list)
+    sheet_hidden: bool = False
+    """Whether the sheet is hidden (or very hidden) in the workbook."""
 
     def __post_init__(self) -> None:
         # Runs once per sheet over every merge and every cell: the per-cell work stays in C
@@ -462,7 +464,7 @@ class _ProjectReader:
         self.grid = grid
         self.code = code
         self.table_row, self.columns = table
-        self.p = Project(sheet=grid.name)
+        self.p = Project(sheet=grid.name, hidden=grid.sheet_hidden)
 
     def read(self) -> tuple[Project, int | None]:
         p = self.p

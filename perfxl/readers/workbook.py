@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
+from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
 from perfxl import paths
 from perfxl.errors import SourceError
@@ -79,7 +79,8 @@ def read_workbook(path: Path, *, package: WorkbookPackage | None = None) -> Read
                 if cells > MAX_WORKBOOK_CELLS:
                     raise SourceError(file, TOO_MANY_CELLS.format(limit=MAX_WORKBOOK_CELLS // 10**4, sheet=meta.name))
                 merges = [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or []]
-                grids.append(Grid(meta.name, sheet.to_python(skip_empty_area=False), merges))
+                hidden = meta.visible != SheetVisibleEnum.Visible
+                grids.append(Grid(meta.name, sheet.to_python(skip_empty_area=False), merges, sheet_hidden=hidden))
     except PasswordError:
         raise SourceError(file, ENCRYPTED) from None
     except (CalamineError, ValueError, OSError) as exc:

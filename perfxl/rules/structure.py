@@ -482,3 +482,18 @@ def misclassified(project: Project, ctx: Context) -> Iterator[Hit]:
                 level2=ind.level2,
                 shown=ind.value,
             )
+
+
+# --- PT-STR-013 -----------------------------------------------------------------------------
+
+
+@rule(
+    "PT-STR-013",
+    Severity.WARNING,
+    "项目表已隐藏",
+    "工作表「{sheet}」是隐藏的，其中的项目仍计入部门预算和汇总；不申报此项目请删除该表，要申报请取消隐藏",
+)
+def hidden_sheet(project: Project, ctx: Context) -> Iterator[Hit]:
+    """Yield a hit when the project's sheet is hidden: counted in every total, yet out of sight in Excel."""
+    if project.hidden:
+        yield hit("name", value=project.sheet or "", sheet=project.sheet or "")
