@@ -355,8 +355,6 @@ def _process(
     path = Path(file)
     # The name the rows and messages carry; ``path`` is what is opened.
     name = paths.shown(file)
-    if path.suffix.lower() in ARCHIVE_SUFFIXES:
-        return FileResult(name, reason=ARCHIVE.format(suffix=path.suffix))
     try:
         data = read_bytes(path, limits)
     except SourceError as exc:
@@ -964,9 +962,15 @@ def consolidate(
     report = Report(None, None, gone)
     # Merging a result kept beside a locked output would count every project in it twice.
     earlier = [p for p in files if kept_beside(output, p)]
-    files = [p for p in files if p not in earlier]
     reason = EARLIER_RESULT.format(output=output)
     report.sources += [SourceOutcome(paths.shown(p), "", Status.REJECTED, reason) for p in earlier]
+    # An archive is told by its name alone: nothing to read, so no worker.
+    archives = [p for p in files if p.suffix.lower() in ARCHIVE_SUFFIXES]
+    report.sources += [
+        SourceOutcome(paths.shown(p), "", Status.REJECTED, ARCHIVE.format(suffix=p.suffix)) for p in archives
+    ]
+    decided = {*earlier, *archives}
+    files = [p for p in files if p not in decided]
     if on_start is not None:
         on_start(len(files) + len(report.sources))
     for outcome in report.sources:

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import zipfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from perfxl.rules import validate
 from perfxl.writers.package import MARKER_FORMULA, SEVERITY_FILLS, write_findings, write_rollup
 from perfxl.writers.workbook import write_department_workbook
 from tests.excel import actions, noted_cells, remote_book
-from tests.workbooks import locked
+from tests.workbooks import locked, read_parts, rewrite
 
 ROOT = Path(__file__).parent.parent
 CHENGDE = ROOT / "examples" / "chengde-2025.txt"
@@ -276,16 +275,10 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "xlwings"))
 
 def hide_sheet(book: Path, target: Path, sheet: str) -> Path:
     """Write a copy of ``book`` with ``sheet`` hidden, as Excel's 隐藏 saves it."""
-    with zipfile.ZipFile(book) as zf:
-        parts = {info.filename: zf.read(info) for info in zf.infolist()}
-    xml = parts["xl/workbook.xml"].decode()
+    xml = read_parts(book)["xl/workbook.xml"].decode()
     hidden = xml.replace(f'<sheet name="{sheet}"', f'<sheet name="{sheet}" state="hidden"', 1)
     assert hidden != xml
-    parts["xl/workbook.xml"] = hidden.encode()
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in parts.items():
-            zf.writestr(name, data)
-    return target
+    return rewrite(book, target, {"xl/workbook.xml": hidden.encode()})
 
 
 def test_a_hidden_project_sheet_is_counted_and_pointed_out_by_both_readers(book_file: Path, tmp_path: Path) -> None:

@@ -199,7 +199,6 @@ def test_a_file_name_that_is_not_utf8_is_shown_decoded(raw: bytes, name: str) ->
     shown(os.fsdecode(raw)).encode("utf-8")
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="Windows file names are Unicode; they cannot hold raw bytes")
 def test_consolidate_merges_a_workbook_whose_name_is_not_utf8(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
@@ -221,7 +220,6 @@ def test_consolidate_merges_a_workbook_whose_name_is_not_utf8(tmp_path: Path) ->
     assert "部门预算总额 497.12 万元" in rolled.stdout.decode("utf-8")
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="Windows file names are Unicode; they cannot hold raw bytes")
 @pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
 def test_the_console_shows_a_gbk_file_name_as_the_name_it_spells(tmp_path: Path, encoding: str) -> None:
     source = tmp_path / os.fsdecode("遵化.txt".encode("gbk"))

@@ -16,7 +16,7 @@ import xlsxwriter
 from perfxl.errors import SourceError
 from perfxl.readers.safety import LIMITS, Limits, open_workbook
 from perfxl.readers.workbook import read_workbook
-from tests.workbooks import ZUNHUA, build_book
+from tests.workbooks import ZUNHUA, build_book, read_parts, rewrite
 
 SHEET = "xl/worksheets/sheet1.xml"
 
@@ -115,14 +115,9 @@ LAUGHS = _laughs()
 
 def with_part(good: Path, target: Path, part: str, change: bytes | None = None) -> bytes:
     """Return ``good``'s bytes with ``change`` after the XML declaration of ``part`` (a DTD by default)."""
-    with zipfile.ZipFile(good) as zf:
-        parts = {info.filename: zf.read(info) for info in zf.infolist()}
-    head, declaration, body = parts[part].partition(b"?>")
-    parts[part] = head + declaration + (LAUGHS if change is None else change) + body
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in parts.items():
-            zf.writestr(name, data)
-    return target.read_bytes()
+    head, declaration, body = read_parts(good)[part].partition(b"?>")
+    changed = head + declaration + (LAUGHS if change is None else change) + body
+    return rewrite(good, target, {part: changed}).read_bytes()
 
 
 @pytest.mark.parametrize(

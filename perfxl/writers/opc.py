@@ -14,6 +14,7 @@ namespace declarations that ``mc:Ignorable`` needs and change bytes nobody asked
 from __future__ import annotations
 
 import html
+import io
 import posixpath
 import re
 import zipfile
@@ -288,8 +289,10 @@ def relative(source: str, part: str) -> str:
 class Package:
     """An OOXML package held in memory; untouched entries are written back byte for byte."""
 
-    def __init__(self, path: Path, infos: list[zipfile.ZipInfo], data: dict[str, bytes]) -> None:
+    def __init__(self, path: Path, infos: list[zipfile.ZipInfo], data: dict[str, bytes], source: bytes) -> None:
         self.path = path
+        self.source = source
+        """The file's bytes as opened: its cached cell values, read back without a second read of the file."""
         self._infos = {info.filename: info for info in infos}
         self._data = data
         self._order = [info.filename for info in infos]
@@ -299,11 +302,10 @@ class Package:
         """Return the package at ``path``; raise SourceError for anything that is not a sound workbook."""
         name = paths.shown(path)
         try:
-            with path.open("rb") as fh:
-                head = fh.read(8)
-            if head.startswith(_OLE):
+            source = path.read_bytes()
+            if source.startswith(_OLE):
                 raise SourceError(name, "文件已加密或是旧版 .xls 工作簿，无法写入；请另存为 .xlsx 或 .xlsm")
-            with zipfile.ZipFile(path) as zf:
+            with zipfile.ZipFile(io.BytesIO(source)) as zf:
                 infos = zf.infolist()
                 names = [i.filename for i in infos]
                 if len(infos) > MAX_ENTRIES:
@@ -325,7 +327,7 @@ class Package:
             raise SourceError(name, "不是有效的 Excel 工作簿（.xlsx/.xlsm），或文件已损坏") from None
         except OSError as exc:
             raise SourceError(name, f"无法读取文件：{os_reason(exc)}") from None
-        package = cls(path, infos, data)
+        package = cls(path, infos, data, source)
         package.workbook_part()
         return package
 

@@ -33,7 +33,7 @@ from typing import Any
 from python_calamine import CalamineWorkbook
 
 from perfxl import paths
-from perfxl.errors import SourceError, os_reason
+from perfxl.errors import SourceError
 from perfxl.layout import ISSUES_HEADER, ISSUES_SHEET, SUMMARY_HEADER, SUMMARY_SHEET, TOTAL_NAME
 from perfxl.model import PLAN_CHECKPOINTS, Finding, Location, Project, ReadResult, Severity, plan_source
 from perfxl.readers.grid import is_number
@@ -198,7 +198,7 @@ def _rollup(book: Path, result: ReadResult, findings: Sequence[Finding]) -> Pack
     package = Package.open(book)
     workbook = Workbook(package)
     styles = StyleSheet(workbook)
-    rows = _summary_rows(book, workbook, result, findings)
+    rows = _summary_rows(workbook, result, findings)
     existing = workbook.sheet(SUMMARY_SHEET)
     tabs = [s.name for s in workbook.sheets()]
     selected = existing is not None and _active_tab(workbook) == tabs.index(existing.name)
@@ -759,18 +759,12 @@ class _SummaryRow:
 class _Cells:
     """The current values of the cells the summary links to, read once per sheet with calamine."""
 
-    def __init__(self, book: Path, sheets: set[str]) -> None:
+    def __init__(self, package: Package, sheets: set[str]) -> None:
         self.sheets = sheets
-        # Read by Python, not by calamine's own path handling, which cannot open a name that is
-        # not UTF-8 (a GBK name on Linux).
         try:
-            data = book.read_bytes()
-        except OSError as exc:
-            raise SourceError(paths.shown(book), f"无法读取工作簿：{os_reason(exc)}") from None
-        try:
-            self.book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+            self.book = CalamineWorkbook.from_filelike(io.BytesIO(package.source))
         except Exception as exc:  # noqa: BLE001 - calamine raises several unrelated types for bad files
-            raise SourceError(paths.shown(book), f"无法读取工作簿：{exc}") from None
+            raise SourceError(paths.shown(package.path), f"无法读取工作簿：{exc}") from None
         self.grids: dict[str, list[list[Any]]] = {}
 
     def where(self, loc: Location | None) -> str | None:
@@ -817,9 +811,9 @@ def _number_link(cells: _Cells, loc: Location | None, current: float | None, div
     return _Link(number_link(ref, divisor), shown)
 
 
-def _summary_rows(book: Path, workbook: Workbook, result: ReadResult, findings: Sequence[Finding]) -> list[_SummaryRow]:
+def _summary_rows(workbook: Workbook, result: ReadResult, findings: Sequence[Finding]) -> list[_SummaryRow]:
     names = {s.name for s in workbook.sheets()}
-    cells = _Cells(book, names)
+    cells = _Cells(workbook.package, names)
     rows = []
     for p in result.department.projects:
         if not p.sheet or p.sheet not in names:
